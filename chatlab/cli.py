@@ -1,0 +1,138 @@
+"""The ``chatlab`` command: one subcommand per thing a user runs.
+
+    chatlab server [--host HOST] [--port PORT] [--log-level LEVEL]
+    chatlab client [--host HOST] [--port PORT] [--alias ALIAS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from . import __version__
+from .protocol import DEFAULT_HOST, DEFAULT_PORT
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``chatlab`` command line; return the exit code."""
+    parser = _make_parser()
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+def _make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatlab",
+        description="Learn network programming by building a multi-client TCP chat.",
+        epilog="Try it: run `chatlab server` in one terminal and `chatlab client` in two others.",
+    )
+    parser.add_argument("--version", action="version", version=f"chatlab {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    _add_server(commands)
+    _add_client(commands)
+    return parser
+
+
+def _add_address(parser: argparse.ArgumentParser, host_help: str, port_help: str) -> None:
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"{host_help} (default: {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"{port_help} (default: {DEFAULT_PORT})")
+
+
+def _add_server(commands) -> None:
+    parser = commands.add_parser(
+        "server",
+        help="run a chat server",
+        description="Run a chat server until Ctrl+C. Clients connect to it with `chatlab client`.",
+        epilog="Example: chatlab server --port 0   (any free port; the one it got is printed)",
+    )
+    _add_address(
+        parser,
+        "address to listen on; 127.0.0.1 accepts connections from this machine only, "
+        "0.0.0.0 from any machine that can reach it",
+        "TCP port to listen on; 0 picks a free one",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="how much the server says about connections (default: info)",
+    )
+    parser.add_argument(
+        "--handshake-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long a new connection may take to send its alias (default: 10)",
+    )
+    parser.add_argument("--max-clients", type=int, default=1000, help="clients at once (default: 1000)")
+    parser.set_defaults(run=_run_server)
+
+
+def _add_client(commands) -> None:
+    parser = commands.add_parser(
+        "client",
+        help="join a chat server from this terminal",
+        description=(
+            "Join a chat. On a terminal, type a line and press Enter to send it; "
+            "/quit, Ctrl+D or Ctrl+C leaves. With input from a pipe, each line is "
+            "sent as a message and each message received is printed as `ALIAS: TEXT`."
+        ),
+        epilog=(
+            "exit codes: 0 left normally; 2 bad command line; 3 cannot connect; "
+            "4 alias refused; 5 server shut down or connection lost.\n"
+            "Example: echo 'hello' | chatlab client --alias alice"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_address(parser, "server to connect to", "its port")
+    parser.add_argument(
+        "--alias",
+        help="the name others see; asked for when missing (required when input is piped)",
+    )
+    parser.set_defaults(run=_run_client)
+
+
+def _run_server(args: argparse.Namespace) -> int:
+    from .server import ChatServer
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    server = ChatServer(args.host, args.port, handshake_timeout=args.handshake_timeout, max_clients=args.max_clients)
+    try:
+        server.start()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        hint = " (is another server running there? try another --port)" if _in_use(exc) else ""
+        print(f"chatlab: cannot listen on {args.host}:{args.port}: {reason}{hint}", file=sys.stderr)
+        return 1
+    host, port = server.address
+    print(f"chatlab server listening on {host}:{port} (Ctrl+C to stop)", flush=True)
+    _wait_for_stop_signal()
+    server.stop()
+    print("chatlab server stopped", flush=True)
+    return 0
+
+
+def _wait_for_stop_signal() -> None:
+    """Block until Ctrl+C (SIGINT) or SIGTERM."""
+    stop = threading.Event()
+    # Handle SIGINT ourselves too: a shell starts background jobs with it ignored.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
+def _in_use(exc: OSError) -> bool:
+    import errno
+
+    return exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1))
+
+
+def _run_client(args: argparse.Namespace) -> int:
+    from .terminal import run
+
+    return run(args.host, args.port, args.alias)
