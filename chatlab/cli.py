@@ -13,6 +13,7 @@ import sys
 import threading
 
 from . import __version__
+from .engines import DEFAULT_ENGINE, ENGINES, make_server
 from .protocol import DEFAULT_HOST, DEFAULT_PORT
 
 __all__ = ["main"]
@@ -70,6 +71,12 @@ def _add_server(commands) -> None:
         help="how long a new connection may take to send its alias (default: 10)",
     )
     parser.add_argument("--max-clients", type=int, default=1000, help="clients at once (default: 1000)")
+    parser.add_argument(
+        "--engine",
+        default=DEFAULT_ENGINE,
+        choices=sorted(ENGINES),
+        help=f"which server implementation runs (default: {DEFAULT_ENGINE})",
+    )
     parser.set_defaults(run=_run_server)
 
 
@@ -98,10 +105,10 @@ def _add_client(commands) -> None:
 
 
 def _run_server(args: argparse.Namespace) -> int:
-    from .server import ChatServer
-
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
-    server = ChatServer(args.host, args.port, handshake_timeout=args.handshake_timeout, max_clients=args.max_clients)
+    server = make_server(
+        args.engine, args.host, args.port, handshake_timeout=args.handshake_timeout, max_clients=args.max_clients
+    )
     try:
         server.start()
     except OSError as exc:
