@@ -174,6 +174,11 @@ class ChatClient:
             reason = f"connection lost: {exc.strerror or exc}"
         if self._closing:
             reason = "closed"
+        else:
+            try:  # the server is done with us: say we are done too, so it can close at once
+                self._sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
         self.close_reason = reason
         self._ended.set()
         self._events.put(_END)
