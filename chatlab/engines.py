@@ -8,6 +8,7 @@ notebooks, the benchmark and the test suite can swap one for another.
 
 from __future__ import annotations
 
+from .aio_server import AsyncioChatServer
 from .server import ChatServer
 
 __all__ = ["DEFAULT_ENGINE", "ENGINES", "make_server"]
@@ -15,6 +16,7 @@ __all__ = ["DEFAULT_ENGINE", "ENGINES", "make_server"]
 #: Engine name -> server class.
 ENGINES: dict[str, type] = {
     "threaded": ChatServer,
+    "asyncio": AsyncioChatServer,
 }
 DEFAULT_ENGINE = "threaded"
 
