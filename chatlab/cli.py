@@ -77,6 +77,15 @@ def _add_server(commands) -> None:
         choices=sorted(ENGINES),
         help=f"which server implementation runs (default: {DEFAULT_ENGINE})",
     )
+    from .steps import STEPS
+
+    parser.add_argument(
+        "--step",
+        choices=list(STEPS),
+        metavar="NAME",
+        help="run one step of the course instead: "
+        + "; ".join(f"{name}: {what}" for name, what in STEPS.items()),
+    )
     parser.set_defaults(run=_run_server)
 
 
@@ -110,7 +119,12 @@ def _run_server(args: argparse.Namespace) -> int:
         args.engine, args.host, args.port, handshake_timeout=args.handshake_timeout, max_clients=args.max_clients
     )
     try:
-        server.start()
+        if args.step:  # a step of the course; a buggy one may need killing: stop() does it
+            from .steps import start
+
+            server = start(args.step, args.host, args.port, echo_output=True)
+        else:
+            server.start()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         hint = " (is another server running there? try another --port)" if _in_use(exc) else ""
