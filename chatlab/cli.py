@@ -2,6 +2,7 @@
 
     chatlab server [--host HOST] [--port PORT] [--log-level LEVEL]
     chatlab client [--host HOST] [--port PORT] [--alias ALIAS]
+    chatlab bench [--engine NAME] [--compare redis|classic] [--clients N,...] [--rate R] ...
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import threading
 
 from . import __version__
+from .bench.cli import add_parser as _add_bench
 from .engines import DEFAULT_ENGINE, ENGINES, make_server
 from .protocol import DEFAULT_HOST, DEFAULT_PORT
 
@@ -36,6 +38,7 @@ def _make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_server(commands)
     _add_client(commands)
+    _add_bench(commands)
     return parser
 
 

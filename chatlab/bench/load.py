@@ -1,0 +1,297 @@
+"""The load generator: subscriber and publisher processes, each its own Python process.
+
+Why processes: a Python process runs Python on one core at a time (the GIL).
+If the clients shared the benchmark's process, we would measure the clients.
+
+Timeline, in ``time.monotonic_ns()`` (one clock for every process on the machine)::
+
+    start ---- warm-up ---- t0 ====== measured ====== t1 ---- drain ---- end
+    publishers publish from start to t1; subscribers count what arrives in
+    [t0, t1); after t1 they wait until every published message has arrived
+    (or the drain time is up: what is missing then is "lost").
+
+Every loop here is bounded by a deadline; a worker that fails reports the
+error on the results queue and exits.
+"""
+
+from __future__ import annotations
+
+import math
+import select
+import selectors
+import socket
+import time
+import traceback
+
+import numpy as np
+
+from .wire import WIRES, message_text, publisher_alias, subscriber_alias
+
+#: Latency histogram: BUCKETS_PER_DOUBLING buckets per power of two of nanoseconds (about 2 % wide).
+BUCKETS_PER_DOUBLING = 32
+BUCKETS = 64 * BUCKETS_PER_DOUBLING
+RECV_SIZE = 256 * 1024
+CONNECT_TIMEOUT = 10.0
+DRAIN_SECONDS = 5.0
+
+
+class Shared:
+    """What the parent and the workers share: a few arrays of int64 in shared memory, and events.
+
+    ``times``: start, t0, t1 (ns); ``acks[s * publishers + p]``: the highest
+    sequence number from publisher ``p`` that *every* client of subscriber
+    process ``s`` has received (closed loop); ``sent[p]``: how many publisher
+    ``p`` sent, -1 until it is done; ``progress[s]``: deliveries counted so far.
+    """
+
+    def __init__(self, ctx, subscriber_procs: int, publishers: int) -> None:
+        self.times = ctx.Array("q", 3, lock=False)
+        self.acks = ctx.Array("q", subscriber_procs * publishers, lock=False)
+        self.sent = ctx.Array("q", [-1] * publishers, lock=False)
+        self.progress = ctx.Array("q", subscriber_procs, lock=False)
+        self.go = ctx.Event()
+        self.stop = ctx.Event()
+        self.reports = ctx.Queue()
+
+
+def _connect(address: tuple[str, int]) -> socket.socket:
+    sock = socket.create_connection(address, timeout=CONNECT_TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def _wait_for_go(shared: Shared) -> None:
+    if not shared.go.wait(60):
+        raise TimeoutError("the benchmark never started")
+
+
+def run_worker(role: str, index: int, shared: Shared, **kwargs) -> None:
+    """Process entry point: run ``role`` and put ``(role, index, result or error)`` on the queue."""
+    try:
+        result = {"subscriber": _subscribe, "publisher": _publish, "idle": _hold_idle}[role](
+            index, shared, **kwargs
+        )
+        shared.reports.put((role, index, "result", result))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the run
+        shared.reports.put((role, index, "error", f"{role} {index}: {exc!r}\n{traceback.format_exc()}"))
+
+
+# -- subscribers ----------------------------------------------------------------
+
+
+class _Counter:
+    """Everything one subscriber process learns from its connections' bytes."""
+
+    def __init__(self, wire, connections: int, publishers: int, t0: int, t1: int) -> None:
+        self.wire = wire
+        self.publishers = publishers
+        self.t0, self.t1 = t0, t1
+        self.rest = [b""] * connections  # bytes of an incomplete frame, per connection
+        self.last = np.zeros((connections, publishers), dtype=np.int64)  # highest seq seen
+        self.received = np.zeros((connections, publishers), dtype=np.int64)
+        self.reordered = 0
+        self.in_window = 0
+        self.hist = np.zeros(BUCKETS, dtype=np.int64)
+        self.max_ns = 0
+
+    def feed(self, conn: int, data: bytes, now: int) -> None:
+        """Take bytes received on connection ``conn`` at ``now``: count, check and time the messages."""
+        wire, size = self.wire, self.wire.frame_size
+        buf = self.rest[conn] + data if self.rest[conn] else data
+        pos = 0
+        while True:
+            left = len(buf) - pos
+            whole = left // size
+            if whole:
+                frames = np.frombuffer(buf, dtype=np.uint8, count=whole * size, offset=pos).reshape(whole, size)
+                ok = wire.is_message(frames)
+                good = whole if ok.all() else int(ok.argmin())  # messages before the first other frame
+                if good:
+                    self._count(conn, frames[:good], now)
+                    pos += good * size
+                    continue
+            if left == 0:
+                break
+            end = wire.skip(buf, pos)  # another kind of frame (a "joined" notice), or too few bytes
+            if end is None:
+                break
+            pos = end
+        self.rest[conn] = buf[pos:]
+
+    def _count(self, conn: int, frames: np.ndarray, now: int) -> None:
+        pub, seq, sent = self.wire.parse(frames)
+        for p in range(self.publishers):
+            s = seq[pub == p] if self.publishers > 1 else seq
+            if not s.size:
+                continue
+            previous = self.last[conn, p]
+            # In order means each number is higher than the one before it.
+            self.reordered += int(s[0] <= previous) + int(np.count_nonzero(s[1:] <= s[:-1]))
+            self.last[conn, p] = max(previous, int(s.max()))
+            self.received[conn, p] += s.size
+        if self.t0 <= now < self.t1:
+            latency = np.maximum(now - sent, 1)
+            self.in_window += len(latency)
+            buckets = (np.log2(latency) * BUCKETS_PER_DOUBLING).astype(np.int64)
+            self.hist += np.bincount(np.minimum(buckets, BUCKETS - 1), minlength=BUCKETS)
+            self.max_ns = max(self.max_ns, int(latency.max()))
+
+
+def _subscribe(index, shared, *, wire, size, address, first, count, publishers, subscriber_procs):
+    wire = WIRES[wire](size)
+    socks = []
+    try:
+        for n in range(first, first + count):
+            sock = _connect(address)
+            socks.append(sock)
+            wire.join(sock, subscriber_alias(n))
+        shared.reports.put(("subscriber", index, "ready", None))
+        _wait_for_go(shared)
+        start, t0, t1 = shared.times[:]
+        counter = _Counter(wire, len(socks), publishers, t0, t1)
+        selector = selectors.DefaultSelector()
+        for conn, sock in enumerate(socks):
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ, conn)
+        open_conns = len(socks)
+        closed_early = 0
+        cpu = [None, None]
+        deadline = t1 + int(DRAIN_SECONDS * 1e9)
+        while open_conns and (now := time.monotonic_ns()) < deadline:
+            if cpu[0] is None and now >= t0:
+                cpu[0] = time.process_time()
+            if cpu[1] is None and now >= t1:
+                cpu[1] = time.process_time()
+            if now >= t1:
+                sent = np.array(shared.sent[:])
+                if (sent >= 0).all() and (counter.received >= sent).all():
+                    break  # everything published has arrived
+            for key, _ in selector.select(0.005):
+                try:
+                    data = key.fileobj.recv(RECV_SIZE)
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    data = b""
+                if not data:  # the server closed it: dropped as too slow, or gone
+                    selector.unregister(key.fileobj)
+                    open_conns -= 1
+                    closed_early += 1
+                    counter.received[key.data] = -(10**12)  # never "complete": counted as lost below
+                    continue
+                counter.feed(key.data, data, time.monotonic_ns())
+            base = index * publishers
+            for p in range(publishers):
+                shared.acks[base + p] = int(counter.last[:, p].min())
+            shared.progress[index] = counter.in_window
+        if cpu[1] is None:
+            cpu[1] = time.process_time()
+        sent = np.array(shared.sent[:])
+        sent[sent < 0] = 0
+        received = np.maximum(counter.received, 0)
+        lost = int(np.clip(sent[None, :] - received, 0, None).sum())
+        return {
+            "deliveries": counter.in_window,
+            "hist": counter.hist.tolist(),
+            "max_ns": counter.max_ns,
+            "lost": lost,
+            "reordered": counter.reordered,
+            "closed_early": closed_early,
+            "cpu_s": cpu[1] - (cpu[0] if cpu[0] is not None else cpu[1]),
+        }
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+# -- publishers ---------------------------------------------------------------
+
+
+def _publish(index, shared, *, wire, size, address, window, rate, batch, subscriber_procs, publishers):
+    """Publish numbered, timestamped messages until t1: closed loop (``window``) or paced (``rate``/s)."""
+    wire = WIRES[wire](size)
+    sock = _connect(address)
+    try:
+        wire.join(sock, publisher_alias(index))
+        shared.reports.put(("publisher", index, "ready", None))
+        _wait_for_go(shared)
+        start, t0, t1 = shared.times[:]
+        sock.settimeout(CONNECT_TIMEOUT)
+        acks = range(index, subscriber_procs * publishers, publishers)
+        seq = 0
+        while True:
+            _drain(sock)  # what the server sends us (others' messages, replies): read and drop
+            now = time.monotonic_ns()
+            if now >= t1:
+                break
+            if now < start:
+                time.sleep(min(0.001, (start - now) / 1e9))
+                continue
+            if rate:
+                due = math.floor((now - start) * rate / 1e9) - seq
+            else:
+                due = window - (seq - min(shared.acks[i] for i in acks))
+            n = min(due, batch)
+            if n <= 0:
+                if rate:
+                    wait = (seq + 1 - (now - start) * rate / 1e9) / rate
+                else:
+                    wait = 0.0002  # the subscribers will catch up: look again soon
+                select.select([sock], [], [], min(max(wait, 0.0), 0.01))
+                continue
+            texts = [message_text(index, seq + i + 1, now, size) for i in range(n)]
+            sock.sendall(wire.publish(texts))
+            seq += n
+        shared.sent[index] = seq
+        # Keep reading until the subscribers are done, so the server never finds us slow.
+        while not shared.stop.is_set():
+            _drain(sock)
+            shared.stop.wait(0.01)
+        return {"sent": seq}
+    finally:
+        sock.close()
+
+
+def _drain(sock: socket.socket) -> None:
+    for _ in range(64):  # bounded: come back to publishing soon
+        if not select.select([sock], [], [], 0)[0]:
+            return
+        if not sock.recv(RECV_SIZE):
+            raise ConnectionError("the server closed the publisher's connection")
+
+
+# -- idle connections -------------------------------------------------------------
+
+
+def _hold_idle(index, shared, *, wire, size, address, first, count, burst=100):
+    """Open ``count`` connections that join and then say nothing; read and drop what comes, until stop."""
+    wire = WIRES[wire](size)
+    socks = []
+    selector = selectors.DefaultSelector()
+    try:
+        for start in range(first, first + count, burst):
+            group = []
+            for n in range(start, min(start + burst, first + count)):
+                sock = _connect(address)
+                socks.append(sock)
+                group.append((sock, subscriber_alias(n)))
+            for sock, name in group:  # all the hellos first: the server can batch the joins
+                wire.start_join(sock, name)
+            for sock, name in group:
+                wire.finish_join(sock, name)
+                sock.setblocking(False)
+                selector.register(sock, selectors.EVENT_READ)
+        shared.reports.put(("idle", index, "ready", None))
+        deadline = time.monotonic() + 600
+        while not shared.stop.is_set() and time.monotonic() < deadline:
+            for key, _ in selector.select(0.05):
+                try:
+                    if not key.fileobj.recv(RECV_SIZE):
+                        selector.unregister(key.fileobj)
+                except (BlockingIOError, InterruptedError):
+                    pass
+        return {"connections": len(socks)}
+    finally:
+        selector.close()
+        for sock in socks:
+            sock.close()
