@@ -82,7 +82,7 @@ class ChatServer:
         self.host, self.port = self._listener.getsockname()[:2]
         self._accepting = threading.Thread(target=self._accept_loop, name="chatlab-accept", daemon=True)
         self._accepting.start()
-        log.info("server: listening on %s:%d", self.host, self.port)
+        log.debug("server: listening on %s:%d", self.host, self.port)
         return self
 
     def serve_forever(self) -> None:
