@@ -2,6 +2,7 @@
 
     chatlab server [--host HOST] [--port PORT] [--log-level LEVEL]
     chatlab client [--host HOST] [--port PORT] [--alias ALIAS]
+    chatlab exercises list | check [NAME | --all] | hint NAME
     chatlab bench [--engine NAME] [--compare redis|classic] [--clients N,...] [--rate R] ...
 """
 
@@ -16,6 +17,7 @@ import threading
 from . import __version__
 from .bench.cli import add_parser as _add_bench
 from .engines import DEFAULT_ENGINE, ENGINES, make_server
+from .exercises import add_parser as _add_exercises
 from .protocol import DEFAULT_HOST, DEFAULT_PORT
 
 __all__ = ["main"]
@@ -38,6 +40,7 @@ def _make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     _add_server(commands)
     _add_client(commands)
+    _add_exercises(commands)
     _add_bench(commands)
     return parser
 

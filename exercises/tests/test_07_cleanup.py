@@ -81,9 +81,20 @@ def test_a_second_close_while_the_first_is_running_does_nothing(exercise, tcp_pa
         release.wait(TIMEOUT)  # the first cleanup takes its time
 
     conn = exercise.Connection(tcp_pair[0], "alice", slow_on_close)
-    first = threading.Thread(target=conn.close, args=("too slow",), daemon=True)
+    errors = []
+
+    def close_first():
+        try:
+            conn.close("too slow")
+        except BaseException as exc:
+            errors.append(exc)
+            inside.set()
+
+    first = threading.Thread(target=close_first, daemon=True)
     first.start()
-    assert inside.wait(TIMEOUT)
+    assert inside.wait(TIMEOUT), "on_close was never called"
+    if errors:
+        raise errors[0]
     second = threading.Thread(target=conn.close, args=("quit",), daemon=True)
     second.start()
     second.join(0.5)  # it may wait for the first or return at once; it must never clean up again
