@@ -58,7 +58,8 @@ def measure(server: str, params: Params, progress: Progress | None = None) -> di
         split = np.array_split(np.arange(params.clients), procs)
         for i, part in enumerate(split):
             workers.append(_spawn(ctx, "subscriber", i, shared, first=int(part[0]), count=len(part),
-                                  publishers=params.publishers, subscriber_procs=procs, **common))  # fmt: skip
+                                  publishers=params.publishers, subscriber_procs=procs,
+                                  pause=0.0 if params.rate else 0.001, **common))  # fmt: skip
         _wait_ready(shared, "subscriber", procs, 30 + params.clients * 0.02)
         rate_each = None
         if params.rate:  # deliveries/s -> messages/s for each publisher
