@@ -8,7 +8,7 @@ it yourself, to see why it exists.
 Write ``send_all(sock, data)``: call ``sock.send`` until every byte of
 ``data`` has been sent, in order, then return ``None``.
 
-Example, with a socket that takes at most 3 bytes per call::
+Example, alice greeting bob through a socket that takes at most 3 bytes per call::
 
     send_all(sock, b"hello bob")
     # sock.send(b"hello bob")  -> 3   ("hel")
