@@ -37,6 +37,10 @@ from .server import ChatServer
 
 __all__ = ["ChatPanel", "chat_row", "serve_in_kernel", "stop_server"]
 
+#: Inline styles of the log's lines: your own messages, and notices (``*** bob joined``).
+_MINE = "color: #1a4f9c;"
+_NOTICE = "color: #777; font-style: italic;"
+
 #: The server started by :func:`serve_in_kernel`, so that re-running a cell can replace it.
 _server: ChatServer | None = None
 _server_lock = threading.Lock()
@@ -84,6 +88,7 @@ class ChatPanel(widgets.VBox):
     def __init__(self, alias: str, address, *, timeout: float = 10.0, **kwargs) -> None:
         host, port = getattr(address, "address", address)
         self._lines: list[str] = []
+        self._styles: list[str] = []  # how each line is drawn: _MINE, _NOTICE or ""
         self._online: list[str] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -163,7 +168,7 @@ class ChatPanel(widgets.VBox):
         # Under the lock: a reply cannot be shown before the line it replies to.
         with self._lock:
             self.client.say(text)
-            self._add(format_event(Message(self.alias, text)))
+            self._add(format_event(Message(self.alias, text)), _MINE)
 
     def wait_for(self, match: str | Callable[[str], bool], timeout: float = 5) -> str:
         """Wait until a line of the log matches, and return that line.
@@ -240,10 +245,14 @@ class ChatPanel(widgets.VBox):
 
     # -- drawing (always with the lock held) ----------------------------------
 
-    def _add(self, line: str) -> None:
+    def _add(self, line: str, style: str | None = None) -> None:
         self._lines.append(line)
+        self._styles.append(_NOTICE if style is None and line.startswith("***") else style or "")
         self._show_online()
-        rows = "".join(f'<div class="chatlab-line">{html.escape(text)}</div>' for text in self._lines)
+        rows = "".join(
+            f'<div class="chatlab-line" style="{style}">{html.escape(text)}</div>'
+            for text, style in zip(self._lines, self._styles)
+        )
         # column-reverse keeps the newest line in view as the log grows.
         self._log_html.value = (
             '<div style="height: 180px; overflow-y: auto; display: flex; flex-direction: column-reverse;'
