@@ -36,7 +36,7 @@ def message_text(publisher: int, seq: int, sent_ns: int, size: int) -> str:
     """The text of one benchmark message: exactly ``size`` ASCII characters.
 
     >>> message_text(1, 42, 7, 40)
-    '010000000042000000000000000007.........'
+    '0100000000420000000000000000007.........'
     """
     head = f"{publisher:0{PUB_DIGITS}d}{seq:0{SEQ_DIGITS}d}{sent_ns:0{TIME_DIGITS}d}"
     return head + "." * (size - len(head))
