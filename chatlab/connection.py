@@ -84,7 +84,7 @@ class ClientConnection:
         if self._writer.is_alive():
             self.outbox.put(encode(last))
             self.outbox.close()
-        else:  # still in the handshake: nothing of ours is queued
+        else:  # still in the handshake: nothing of ours is queued yet
             self.close("server shutting down", announce=False)
 
     def close(self, reason: str, announce: bool = True) -> None:
@@ -118,11 +118,11 @@ class ClientConnection:
                 self._read_messages()
         except TimeoutError:
             reason = "handshake timed out"
-            self._say_last(Error(reason))
+            self._say_last(Error(reason), reason)
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
             self._log(logging.WARNING, reason)
-            self._say_last(Error(str(exc)))
+            self._say_last(Error(str(exc)), reason)
         except OSError as exc:
             reason = "connection lost"
             self._log(logging.DEBUG, f"connection lost: {exc}")
@@ -153,12 +153,14 @@ class ClientConnection:
             raise BadMessage(f"the first message must be 'hello', not {hello.TYPE!r}")
         self.sock.settimeout(None)  # a chat client may stay quiet for hours
         try:
-            slow = self.server.registry.join(self, validate_alias(hello.alias))
+            # Named before joining, so that a close() from another thread can always find us.
+            self.alias = validate_alias(hello.alias)
+            slow = self.server.registry.join(self, self.alias)
         except (ValueError, JoinRefused) as exc:
             self._log(logging.INFO, f"refused {hello.alias!r}: {exc}")
-            self._say_last(Refused(str(exc)))
+            self.alias = None
+            self._say_last(Refused(str(exc)), "refused")
             return False
-        self.alias = hello.alias
         self._writer.start()
         self._log(logging.INFO, "joined")
         self.server._drop_slow(slow)
@@ -173,17 +175,18 @@ class ClientConnection:
             frame = encode(Message(self.alias, event.text))
             self.server._drop_slow(self.server.registry.broadcast(frame, exclude=self))
 
-    def _say_last(self, event: Event) -> None:
+    def _say_last(self, event: Event, reason: str) -> None:
         """Send a final ``event``, then linger until the client closes (or a timeout).
 
-        Used for refusals and errors, which are the last thing the client hears.
+        Used for refusals and errors, the last thing the client hears. Others
+        are told at once that the client left, with ``reason``.
         """
-        if self.alias is not None:
-            self._leave(event.reason if isinstance(event, Error) else "quit", announce=True)
+        if self._writer.is_alive():  # in the chat: the notice goes after what is queued
+            self._leave(reason, announce=True)
             self.outbox.put(encode(event))
             self.outbox.close()
             self._writer.join(LINGER_SECONDS)
-        else:  # before the handshake there is no writer: send it ourselves
+        else:  # still in the handshake: there is no writer, send it ourselves
             try:
                 self.sock.settimeout(LINGER_SECONDS)
                 self.sock.sendall(encode(event))

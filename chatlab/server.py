@@ -89,7 +89,10 @@ class ChatServer:
         """Start (if needed) and block until :meth:`stop` is called from another thread or a signal."""
         if self._listener is None:
             self.start()
-        self.wait()
+        try:
+            self.wait()
+        finally:  # Ctrl+C included: stop cleanly, then let the interrupt go on
+            self.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server has stopped; True if it has."""
@@ -169,8 +172,7 @@ class ChatServer:
             self._stopping.wait(0.1)  # do not spin while the condition lasts
             return
         sock.setblocking(True)
-        # Chat messages are small and wanted now: do not let Nagle's algorithm hold them back.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        _tune(sock)
         self._count += 1
         conn = ClientConnection(self, sock, self._count)
         with self._connections_lock:
@@ -192,6 +194,18 @@ class ChatServer:
     def _snapshot(self) -> list[ClientConnection]:
         with self._connections_lock:
             return list(self._connections)
+
+
+def _tune(sock: socket.socket) -> None:
+    """Socket options for a chat connection."""
+    # Chat messages are small and wanted now: do not let Nagle's algorithm hold them back.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # A client whose machine vanishes (power cut, network gone) sends no FIN and no RST:
+    # without keepalive probes its reader would wait forever and its alias stay taken.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for option, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, option):  # Linux names; other systems keep their defaults
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
 
 
 def _join_all(connections: list[ClientConnection], timeout: float) -> None:
