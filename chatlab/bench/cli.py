@@ -38,8 +38,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="chatlab engine to measure; repeatable (default: every engine)")  # fmt: skip
     parser.add_argument("--compare", action="append", choices=COMPARE, default=[],
                         help="also measure Redis pub/sub or the classic tutorial server; repeatable")  # fmt: skip
-    parser.add_argument("--clients", type=_counts, default=[100], metavar="N[,N...]",
-                        help="subscriber clients; a comma-separated list runs a sweep (default: 100)")  # fmt: skip
+    parser.add_argument("--clients", type=_counts, metavar="N[,N...]",
+                        help="subscriber clients; a comma-separated list runs a sweep "
+                             "(default: 100, or none with --idle)")  # fmt: skip
     parser.add_argument("--size", type=int, default=64, help="message text size in bytes (default: 64)")
     parser.add_argument("--duration", type=float, default=5.0, metavar="SECONDS",
                         help="how long to measure, after the warm-up (default: 5)")  # fmt: skip
@@ -50,7 +51,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
                         help="closed loop: messages each publisher may have in flight (default: 500)")  # fmt: skip
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes (default: 2)")
     parser.add_argument("--idle", type=_counts, default=[], metavar="N[,N...]",
-                        help="also measure the memory of N idle connections on each server")  # fmt: skip
+                        help="measure the memory of N idle connections on each server")  # fmt: skip
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument("--plot", metavar="FILE.png", help="chart deliveries/s and p99 against clients")
     parser.set_defaults(run=run_command)
@@ -88,7 +89,8 @@ def run_command(args: argparse.Namespace) -> int:
         publishers=args.publishers,
     )
     try:
-        doc = run(servers, args.clients, params, progress=_progress_printer(), idle=args.idle)
+        clients = args.clients or ([] if args.idle else [100])
+        doc = run(servers, clients, params, progress=_progress_printer(), idle=args.idle)
     except BenchError as exc:
         print(file=sys.stderr)
         print(f"chatlab bench: {exc}", file=sys.stderr)
@@ -136,6 +138,8 @@ def format_table(doc: dict) -> str:
     mode = doc["params"].get("rate")
     title = f"paced at {mode:,.0f} deliveries/s" if mode else "closed loop (as fast as it goes)"
     out = [f"{title}, {doc['params']['size']}-byte messages, {doc['params']['duration']:g} s each", *lines]
+    if not doc["results"]:
+        out = []
     for row in doc.get("idle", []):
         out.append(
             f"idle: {row['server']} holds {row['connections']:,} connections at {row['rss_mb']:.1f} MiB "
