@@ -15,6 +15,7 @@ from chatlab import (
     BadJSON,
     BadMessage,
     FrameTooLarge,
+    ProtocolError,
     Decoder,
     Hello,
     Message,
@@ -120,3 +121,34 @@ def test_invalid_aliases_say_why(alias, reason):
 def test_aliases_clash_whatever_their_case_or_width():
     assert alias_key("Alice") == alias_key("ALICE") == alias_key("ａｌｉｃｅ") == alias_key("alice")
     assert alias_key("alice") != alias_key("alicia")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+message_like = st.fixed_dictionaries(
+    {"type": st.sampled_from(sorted(cls.TYPE for cls in ALL_EVENTS) + ["nope"])},
+    optional={name: json_values for name in ("alias", "text", "reason", "online")},
+)
+
+
+@given(st.binary(max_size=200))
+def test_any_frame_body_decodes_or_raises_a_protocol_error(body):
+    try:
+        decode_body(body, ALL_EVENTS)
+    except ProtocolError:
+        pass
+
+
+@given(message_like)
+def test_message_shaped_json_decodes_to_a_valid_event_or_raises_bad_message(data):
+    import json
+
+    try:
+        event = decode_body(json.dumps(data).encode(), ALL_EVENTS)
+    except BadMessage:
+        return
+    assert type(event).TYPE == data["type"]
+    assert decode_body(encode(event)[4:], ALL_EVENTS) == event  # whatever got in can go out again
