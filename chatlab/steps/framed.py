@@ -103,7 +103,9 @@ def main(argv=None):
         for client in clients:
             client.close()  # BUG 5: does not wake the recv() that client's thread is blocked in
         server.close()
-    # ... and Python now waits for those threads, forever.
+        for thread in threading.enumerate():  # wait for the clients' threads to finish...
+            if thread is not threading.current_thread():
+                thread.join()  # ...forever, for any thread still blocked in recv()
 
 
 if __name__ == "__main__":
