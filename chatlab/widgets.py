@@ -215,7 +215,8 @@ class ChatPanel(widgets.VBox):
             with self._lock:
                 self._add(f"*** not sent: {exc}")
             return
-        self._text.value = ""
+        with self._lock:  # the receive thread may be disabling this box right now
+            self._text.value = ""
 
     # -- from the client's receive thread ------------------------------------
 
