@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatlab import AliasRefused, ConnectionClosed
+from chatlab import MAX_FRAME_SIZE, AliasRefused, ConnectionClosed
 from chatlab.widgets import ChatPanel, chat_row, serve_in_kernel, stop_server
 
 
@@ -164,3 +164,15 @@ def test_plain_text_state(trio):
     row = chat_row(alice, bob, carol)
     assert list(row.children) == [alice, bob, carol]
     assert str(row) == "\n".join([str(alice), str(bob), str(carol)])
+
+
+def test_a_message_too_long_is_not_sent_and_the_panel_says_why(trio):
+    alice, bob, _ = trio
+    alice._text.value = "x" * (MAX_FRAME_SIZE + 1)
+    alice._send_button.click()
+    assert alice.lines[-1].startswith("*** not sent: message too long")
+    assert alice._text.value == "x" * (MAX_FRAME_SIZE + 1)  # kept, to be shortened
+    alice._text.value = "a shorter one"
+    alice._send_button.click()
+    assert bob.wait_for("shorter") == "alice: a shorter one"
+    assert not any(line.startswith("alice: xxx") for line in bob.lines)
