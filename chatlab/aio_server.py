@@ -43,7 +43,7 @@ from .events import CLIENT_EVENTS, Error, Event, Hello, Left, Message, Refused, 
 from .framing import MAX_FRAME_SIZE
 from .protocol import DEFAULT_HOST, DEFAULT_PORT, Decoder, encode, validate_alias
 from .registry import JoinRefused, Registry
-from .server import _listen
+from .server import _listen, _tune
 
 __all__ = ["AsyncioChatServer", "AsyncioConnection"]
 
@@ -135,7 +135,10 @@ class AsyncioChatServer:
         """Start (if needed) and block until :meth:`stop` is called from another thread or a signal."""
         if self._listener is None:
             self.start()
-        self.wait()
+        try:
+            self.wait()
+        finally:  # Ctrl+C included: stop cleanly, then let the interrupt go on
+            self.stop()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server has stopped; True if it has."""
@@ -290,6 +293,7 @@ class AsyncioConnection(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        _tune(transport.get_extra_info("socket"))  # the threaded server's socket options: no Nagle, keepalive
         self._timer = self.server.loop.call_later(self.server.handshake_timeout, self._handshake_timed_out)
 
     def data_received(self, data: bytes) -> None:
@@ -332,8 +336,9 @@ class AsyncioConnection(asyncio.Protocol):
                 batch.append(encode(Message(self.alias, event.text)))
         except ProtocolError as exc:
             self._relay(batch)  # what came before the bad frame was fine
-            self._log(logging.WARNING, f"protocol error: {exc}")
-            self._say_last(Error(str(exc)))
+            reason = f"protocol error: {exc}"
+            self._log(logging.WARNING, reason)
+            self._say_last(Error(str(exc)), reason)
             return
         self._relay(batch)
 
@@ -351,7 +356,7 @@ class AsyncioConnection(asyncio.Protocol):
             slow = self.server.registry.join(self, validate_alias(hello.alias))
         except (ValueError, JoinRefused) as exc:
             self._log(logging.INFO, f"refused {hello.alias!r}: {exc}")
-            self._say_last(Refused(str(exc)))
+            self._say_last(Refused(str(exc)), "refused")
             return False
         self.alias = hello.alias
         self._log(logging.INFO, "joined")
@@ -361,7 +366,7 @@ class AsyncioConnection(asyncio.Protocol):
     def _handshake_timed_out(self) -> None:
         if self._state == _HANDSHAKE:
             self._log(logging.INFO, "handshake timed out")
-            self._say_last(Error("handshake timed out"))
+            self._say_last(Error("handshake timed out"), "handshake timed out")
 
     # -- writing ------------------------------------------------------------
 
@@ -399,14 +404,14 @@ class AsyncioConnection(asyncio.Protocol):
         elif self._state == _HANDSHAKE:
             self.close("server shutting down", announce=False)
 
-    def _say_last(self, event: Event) -> None:
-        """Leave the chat, send a final ``event`` (refusal, error), linger until the client closes.
+    def _say_last(self, event: Event, reason: str) -> None:
+        """Send a final ``event`` (refusal, error), linger until the client closes.
 
-        Closing while the client still sends would reset the connection, and a
-        reset can destroy the notice before the client reads it.
+        Others are told at once that the client left, with ``reason``. Closing
+        while the client still sends would reset the connection, and a reset
+        can destroy the notice before the client reads it.
         """
-        if self.alias is not None:
-            self._leave(event.reason if isinstance(event, Error) else "quit", announce=True)
+        self._leave(reason, announce=True)
         self._send_last(event)
         self._timer = self.server.loop.call_later(LINGER_SECONDS, self.close, "linger timed out", False)
 
