@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,8 +133,8 @@ def find(exercises: list[Exercise], name: str) -> Exercise:
 def run(root: Path, exercises: list[Exercise], timeout: float = DEFAULT_TIMEOUT) -> dict[str, Result]:
     """Run the tests of ``exercises`` against the files in ``root/exercises``, in one pytest process.
 
-    Each test may run ``timeout`` seconds; the whole run is stopped if it
-    takes far longer (something the per-test limit cannot interrupt).
+    Each test may run ``timeout`` seconds; the whole run is stopped if no
+    test finishes for far longer (something the per-test limit cannot interrupt).
     Returns one :class:`Result` per exercise name.
     """
     try:
@@ -167,8 +168,8 @@ def run(root: Path, exercises: list[Exercise], timeout: float = DEFAULT_TIMEOUT)
             "-p", "no:cacheprovider",
             *[str(folder / exercise.tests) for exercise in to_run],
         ]  # fmt: skip
-        limit = 60 + 3 * timeout * len(to_run)
-        output, timed_out = _run_process(command, env, cwd=root, limit=limit)
+        stall = 2 * timeout + 20  # a test's setup, run and teardown each have `timeout`
+        output, timed_out = _run_process(command, env, root, report, stall)
         reported = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
     for line in reported:
         entry = json.loads(line)
@@ -187,7 +188,7 @@ def run(root: Path, exercises: list[Exercise], timeout: float = DEFAULT_TIMEOUT)
             continue
         if timed_out:
             result.error = (
-                f"the tests were stopped after {limit:g} s without finishing: "
+                f"the tests were stopped after {stall:g} s without a result: "
                 "is there a loop that never ends, or a call that waits forever?"
             )
         elif result.exercise in to_run:
@@ -196,27 +197,46 @@ def run(root: Path, exercises: list[Exercise], timeout: float = DEFAULT_TIMEOUT)
     return results
 
 
-def _run_process(command: list[str], env: dict, cwd: Path, limit: float) -> tuple[str, bool]:
-    """Run ``command``; return its output and whether it had to be killed after ``limit`` seconds."""
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, errors="replace",
-        start_new_session=(os.name == "posix"),  # its own process group: killed whole, threads and all
-    )  # fmt: skip
-    try:
-        output, _ = process.communicate(timeout=limit)
-        return output, False
-    except subprocess.TimeoutExpired:
-        if os.name == "posix":
+def _run_process(command: list[str], env: dict, cwd: Path, report: Path, stall: float) -> tuple[str, bool]:
+    """Run ``command``; return its output and whether it was killed for ``stall`` seconds without progress.
+
+    Progress is a new line in ``report``: each test adds one as it finishes.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=(os.name == "posix"),  # its own process group: killed whole
+        )  # fmt: skip
+        try:
+            size, last_progress = -1, time.monotonic()
+            while True:
+                try:
+                    process.wait(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now_size = report.stat().st_size if report.exists() else 0
+                if now_size != size:
+                    size, last_progress = now_size, time.monotonic()
+                elif time.monotonic() - last_progress > stall:
+                    _kill(process)
+                    break
+        except BaseException:  # Ctrl+C: do not leave the tests running
+            _kill(process)
+            raise
+        log.seek(0)
+        return log.read(), process.returncode is not None and process.returncode < 0
+
+
+def _kill(process: subprocess.Popen) -> None:
+    if os.name == "posix":
+        try:
             os.killpg(process.pid, signal.SIGKILL)
-        else:
-            process.kill()
-        output, _ = process.communicate()
-        return output, True
-    except BaseException:  # Ctrl+C: do not leave the tests running
+        except ProcessLookupError:
+            pass
+    else:
         process.kill()
-        process.wait()
-        raise
+    process.wait()
 
 
 # -- the command line -------------------------------------------------------------
@@ -266,6 +286,9 @@ def _command(function):
         except CourseError as exc:
             print(f"chatlab exercises {args.action}: {exc}", file=sys.stderr)
             return 2
+        except BrokenPipeError:  # `chatlab exercises list | head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
 
     return run
 

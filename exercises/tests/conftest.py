@@ -4,8 +4,9 @@ The tests grade whatever directory ``CHATLAB_EXERCISES_DIR`` names (by default
 the ``exercises/`` directory above this one), so the same tests grade the
 exercises and the solutions. ``test_07_cleanup.py`` loads ``07_cleanup.py``.
 
-Every test has a time limit (``CHATLAB_TEST_TIMEOUT`` seconds, 10 by default):
-a loop that never ends fails the test with a message that says so. When
+Every test has a time limit (``CHATLAB_TEST_TIMEOUT`` seconds, 10 by default,
+for its setup, its run and its teardown each): a loop that never ends fails
+the test with a message that says so. When
 ``CHATLAB_REPORT`` names a file, each test's result is appended to it as one
 JSON line, for ``chatlab exercises`` to summarise.
 """
@@ -84,26 +85,42 @@ def _time_limit() -> float:
     return float(os.environ.get("CHATLAB_TEST_TIMEOUT", "10"))
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    if not hasattr(signal, "setitimer"):  # Windows: the runner's overall limit still applies
-        yield
-        return
-    limit = _time_limit()
+def _limited(phase: str):
+    """A hook wrapper that gives each test's setup, call and teardown the time limit.
 
-    def stop(signum, frame):
-        raise ExerciseTimeout(
-            f"still running after {limit:g} s: is there a loop that never ends, "
-            "or a call that waits forever?"
-        )
+    After the limit the alarm repeats every second, so that cleanup code stuck
+    behind a learner's endless loop (a ``join()`` on a spinning thread, say)
+    is interrupted too, and the run goes on to the next test.
+    """
 
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    @pytest.hookimpl(hookwrapper=True)
+    def wrapper(item):
+        if not hasattr(signal, "setitimer"):  # Windows: the runner's overall limit still applies
+            yield
+            return
+        limit = _time_limit()
+
+        def stop(signum, frame):
+            raise ExerciseTimeout(
+                f"still running after {limit:g} s: is there a loop that never ends, "
+                "or a call that waits forever?"
+            )
+
+        previous = signal.signal(signal.SIGALRM, stop)
+        signal.setitimer(signal.ITIMER_REAL, limit, 1.0)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    wrapper.__name__ = f"pytest_runtest_{phase}"
+    return wrapper
+
+
+pytest_runtest_setup = _limited("setup")
+pytest_runtest_call = _limited("call")
+pytest_runtest_teardown = _limited("teardown")
 
 
 # -- results for the runner ---------------------------------------------------

@@ -41,6 +41,13 @@ def test_leaves_the_next_message_for_later(exercise):
     assert exercise.recv_exactly(sock, 8) == b"hi alice", "recv_exactly read more than n bytes"
 
 
+def test_never_reads_past_n_bytes_when_the_first_chunk_is_short(exercise):
+    sock = ChunkySocket(b"hi", b" bobhi alice")
+    assert exercise.recv_exactly(sock, 6) == b"hi bob"
+    assert sock.asked[-1] <= 4, "after 2 of 6 bytes, ask recv() for the 4 missing, not more"
+    assert exercise.recv_exactly(sock, 8) == b"hi alice", "the next message must stay in the socket"
+
+
 def test_end_of_stream_raises_eoferror_saying_how_much_came(exercise):
     sock = ChunkySocket(b"\x00\x00")
     with pytest.raises(EOFError) as caught:

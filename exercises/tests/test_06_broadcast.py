@@ -32,15 +32,17 @@ class Inbox(list):
 def test_everyone_but_the_sender_gets_it(exercise):
     alice, bob, carol = Inbox("alice"), Inbox("bob"), Inbox("carol")
     slow = exercise.broadcast([alice, bob, carol], b"hi all", sender=alice)
-    assert bob == [b"hi all"] and carol == [b"hi all"]
+    assert bob == [b"hi all"], f"bob should have got the frame once, got {list(bob)}"
+    assert carol == [b"hi all"], f"carol should have got the frame once, got {list(carol)}"
     assert alice == [], "the sender must not get its own message back"
-    assert slow == []
+    assert slow == [], f"nobody was too slow, yet broadcast returned {slow}"
 
 
 def test_without_a_sender_everyone_gets_it(exercise):
     alice, bob = Inbox("alice"), Inbox("bob")
     exercise.broadcast([alice, bob], b"server notice", sender=None)
-    assert alice == [b"server notice"] and bob == [b"server notice"]
+    assert alice == [b"server notice"], "with sender=None, alice gets it too"
+    assert bob == [b"server notice"], "with sender=None, bob gets it too"
 
 
 def test_the_sender_is_told_apart_by_identity_not_equality(exercise):

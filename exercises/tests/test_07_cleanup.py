@@ -24,7 +24,11 @@ def test_close_tells_on_close_and_the_peer_sees_the_end(exercise, tcp_pair):
     conn = exercise.Connection(server_side, "alice", departures)
     conn.close("quit")
     assert departures == [("alice", "quit")]
+    assert server_side.fileno() != -1, (
+        "close() closed the socket: shut it down instead; the thread reading it closes it once woken"
+    )
     assert client_side.recv(1) == b"", "alice's side should see the end of the stream"
+    assert server_side.recv(1) == b"", "after shutdown(SHUT_RDWR), recv() on our side returns b'' at once"
 
 
 def test_a_second_close_does_nothing(exercise, tcp_pair):
@@ -65,6 +69,7 @@ def test_close_wakes_a_reader_blocked_in_recv(exercise, tcp_pair):
     thread.start()
     assert reading.wait(TIMEOUT)
     conn.close("kicked")  # from another thread, while the reader is blocked in recv()
+    assert server_side.fileno() != -1, "close() closed the socket: that does not wake a blocked recv()"
     thread.join(TIMEOUT)
     assert not thread.is_alive(), "the reader is still blocked in recv(): close() must shut the socket down"
     assert departures == [("alice", "kicked")]

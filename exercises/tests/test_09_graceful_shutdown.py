@@ -10,6 +10,8 @@ from chatlab import ChatClient, ConnectionClosed, Message, Shutdown
 
 from conftest import TIMEOUT
 
+STOP_TIMEOUT = 2.0  # what stop() may wait for each thread: a good stop() needs far less
+
 
 @pytest.fixture
 def tiny_chat(exercise):
@@ -37,7 +39,7 @@ def test_tinychat_is_a_real_chat(tiny_chat):  # given code: passes once stop() e
         assert bob.online == ("alice",)
         alice.say("hi bob")
         assert bob.receive(TIMEOUT) == Message("alice", "hi bob")
-        tiny_chat.stop(timeout=TIMEOUT)
+        tiny_chat.stop(timeout=STOP_TIMEOUT)
 
 
 def test_every_client_gets_the_notice_then_the_end(tiny_chat):
@@ -45,16 +47,19 @@ def test_every_client_gets_the_notice_then_the_end(tiny_chat):
         ChatClient.connect(*tiny_chat.address, "alice", timeout=TIMEOUT) as alice,
         ChatClient.connect(*tiny_chat.address, "bob", timeout=TIMEOUT) as bob,
     ):
-        tiny_chat.stop("maintenance", timeout=TIMEOUT)
+        tiny_chat.stop("maintenance", timeout=STOP_TIMEOUT)
         for client in (alice, bob):
             assert client.receive(TIMEOUT) == Shutdown("maintenance"), f"{client.alias} was not told"
+            assert client.wait_closed(TIMEOUT), (
+                f"{client.alias} got the notice, but the connection never ended: shut the socket down"
+            )
             with pytest.raises(ConnectionClosed):
                 client.receive(TIMEOUT)
 
 
 def test_every_thread_has_ended_when_stop_returns(tiny_chat):
     with ChatClient.connect(*tiny_chat.address, "alice", timeout=TIMEOUT):
-        tiny_chat.stop(timeout=TIMEOUT)
+        tiny_chat.stop(timeout=STOP_TIMEOUT)
         alive = [thread.name for thread in tiny_chat.threads() if thread.is_alive()]
         assert not alive, f"still running after stop(): {alive}"
 
@@ -64,7 +69,7 @@ def test_a_silent_connection_does_not_hold_up_the_stop(tiny_chat):
     with socket.create_connection(tiny_chat.address, timeout=TIMEOUT) as bob:
         with ChatClient.connect(*tiny_chat.address, "alice", timeout=TIMEOUT):
             pass  # once alice is in, bob's connection has been accepted too
-        tiny_chat.stop(timeout=TIMEOUT)
+        tiny_chat.stop(timeout=STOP_TIMEOUT)
         alive = [thread.name for thread in tiny_chat.threads() if thread.is_alive()]
         assert not alive, f"a thread blocked in recv() was not woken: wake it with sock.shutdown(); {alive}"
         assert bob.recv(65536)  # the notice...
@@ -72,7 +77,7 @@ def test_a_silent_connection_does_not_hold_up_the_stop(tiny_chat):
 
 
 def test_nobody_gets_in_after_stop(tiny_chat):
-    tiny_chat.stop(timeout=TIMEOUT)
+    tiny_chat.stop(timeout=STOP_TIMEOUT)
     assert not tiny_chat._accept_thread.is_alive(), "the accept loop is still running"
     with pytest.raises(OSError):  # ConnectionRefusedError: the listener is closed
         socket.create_connection(tiny_chat.address, timeout=TIMEOUT).close()
@@ -80,6 +85,6 @@ def test_nobody_gets_in_after_stop(tiny_chat):
 
 def test_stopping_twice_is_harmless(tiny_chat):
     with ChatClient.connect(*tiny_chat.address, "alice", timeout=TIMEOUT) as alice:
-        tiny_chat.stop(timeout=TIMEOUT)
-        tiny_chat.stop(timeout=TIMEOUT)
+        tiny_chat.stop(timeout=STOP_TIMEOUT)
+        tiny_chat.stop(timeout=STOP_TIMEOUT)
         assert alice.receive(TIMEOUT) == Shutdown("server shutting down")
