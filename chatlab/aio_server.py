@@ -194,11 +194,11 @@ class AsyncioChatServer:
         assert loop is not None
         asyncio.set_event_loop(loop)
         try:
+            self._no_connections = asyncio.Event()  # before the first connection can come in
+            self._no_connections.set()
             self._tcp_server = loop.run_until_complete(
                 loop.create_server(self._new_connection, sock=self._listener, backlog=1024)
             )
-            self._no_connections = asyncio.Event()
-            self._no_connections.set()
             self._started.set()
             loop.run_forever()
         finally:
