@@ -1,6 +1,6 @@
 """``chatlab exercises``: list the course's exercises, check your answers, get hints.
 
-    chatlab exercises list                 every exercise, in order, done or not
+    chatlab exercises [list]               every exercise, in order, done or not
     chatlab exercises check [NAME]         check one exercise (default: the next unfinished one)
     chatlab exercises check --all          check them all
     chatlab exercises hint NAME            a nudge, and where to read
@@ -253,7 +253,8 @@ def add_parser(commands) -> None:
         ),
         epilog="exit codes: 0 passed; 1 not yet; 2 no such exercise, or not in a chatlab clone.",
     )
-    actions = parser.add_subparsers(title="actions", metavar="ACTION", required=True)
+    parser.set_defaults(run=_run_list, action="list", timeout=DEFAULT_TIMEOUT)  # `chatlab exercises` alone
+    actions = parser.add_subparsers(title="actions", metavar="ACTION")
     listing = actions.add_parser("list", help="every exercise in order, done or not")
     listing.set_defaults(run=_run_list, action="list")
     check = actions.add_parser(

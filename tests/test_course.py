@@ -202,6 +202,15 @@ def test_check_all_passes_on_the_solutions(monkeypatch, capsys, solved):
     assert "All 9 exercises done." in output
 
 
+def test_list_alone_shows_every_exercise_done(monkeypatch, capsys, solved):
+    code, output = _exercises_command(monkeypatch, capsys, solved)  # `chatlab exercises` means list
+    assert code == 0
+    lines = [line.split() for line in output.splitlines() if line.startswith("  ")]
+    assert [(number, name, status) for number, name, status, *_ in lines] == [
+        (f"{e.number:02d}", e.name, "done") for e in MANIFEST
+    ]
+
+
 def test_a_failing_check_shows_the_hint(monkeypatch, capsys, untouched):
     code, output = _exercises_command(monkeypatch, capsys, untouched, "check", "encode_frame")
     assert code == 1
