@@ -10,7 +10,7 @@ from chatlab import ChatClient, ConnectionClosed, Message, Shutdown
 
 from conftest import TIMEOUT
 
-STOP_TIMEOUT = 2.0  # what stop() may wait for each thread: a good stop() needs far less
+STOP_TIMEOUT = 4.0  # what stop() may wait for each thread: a good stop() needs far less
 
 
 @pytest.fixture
