@@ -24,6 +24,7 @@ import pytest
 from chatlab import ChatClient, ChatServer, Joined, Left, Message, Shutdown
 from chatlab.errors import AliasRefused
 from chatlab.steps import STEPS, start
+from chatlab.steps.tools import ClassicPeer as Peer
 from wire import RawPeer
 
 TIMEOUT = 5.0
@@ -34,43 +35,6 @@ def classic():
     """The classic chat on a free port, in its own process; killed after the test."""
     with start("classic") as server:
         yield server
-
-
-class Peer:
-    """A raw TCP client of the classic chat that remembers what it has read but not yet used."""
-
-    def __init__(self, address, alias: str | None = None, timeout: float = TIMEOUT) -> None:
-        self.sock = socket.create_connection(address, timeout=timeout)
-        self.pending = b""
-        if alias is not None:
-            self.expect(b"alias?")
-            self.sock.sendall(alias.encode())
-            self.expect(f"{alias} joined the chat".encode())
-
-    def expect(self, text: bytes) -> bytes:
-        """Read until ``text`` has arrived; return everything up to and including it."""
-        while text not in self.pending:
-            data = self.sock.recv(65536)
-            if not data:
-                raise EOFError(f"connection closed while waiting for {text!r}; got {self.pending!r}")
-            self.pending += data
-        end = self.pending.index(text) + len(text)
-        seen, self.pending = self.pending[:end], self.pending[end:]
-        return seen
-
-    def expect_closed(self) -> bytes:
-        """Read until the server closes the connection; return what came before."""
-        while data := self.sock.recv(65536):
-            self.pending += data
-        return self.pending
-
-    def reset(self) -> None:
-        """Leave abruptly: close with a TCP reset instead of a polite FIN."""
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.sock.close()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
@@ -349,6 +313,7 @@ def test_classic_duplicate_aliases_desync_the_lists(peers):
     first.expect(b"alice joined the chat")
     second.reset()  # the second alice leaves: the server removes the *first* "alice" from the aliases
     first.expect(b"alice left the chat")
+    bob.expect(b"alice left the chat")  # the server is done with that notice
     bob.reset()  # bob leaves, and the lists, now out of step, give his socket the name "alice"
     assert first.expect(b"left the chat") == b"alice left the chat"
 
