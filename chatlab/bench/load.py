@@ -130,7 +130,7 @@ class _Counter:
         while True:
             left = len(buf) - pos
             whole = left // size
-            if whole:
+            if whole and buf.startswith(wire.head, pos):
                 frames = np.frombuffer(buf, dtype=np.uint8, count=whole * size, offset=pos).reshape(whole, size)
                 ok = wire.is_message(frames)
                 good = whole if ok.all() else int(ok.argmin())  # messages before the first other frame
