@@ -30,7 +30,7 @@ def add_parser(commands) -> argparse.ArgumentParser:
             "  chatlab bench --engine asyncio --compare redis --rate 100000\n"
             "  chatlab bench --clients 10,100,1000 --plot sweep.png --json sweep.json\n"
             "exit codes: 0 done, nothing lost; 1 something was lost or reordered; "
-            "2 bad command line; 3 cannot run (e.g. redis-server missing)."
+            "2 bad command line; 3 a measurement could not run (e.g. redis-server missing)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -107,10 +107,11 @@ def run_command(args: argparse.Namespace) -> int:
     if args.plot:
         plot(doc, args.plot)
         print(f"chart written to {args.plot}")
-    bad = any(r["lost"] or r["reordered"] for r in doc["results"])
+    bad = any(r.get("lost") or r.get("reordered") for r in doc["results"])
     if bad:
         print("chatlab bench: some messages were lost or reordered (see the table)", file=sys.stderr)
-    return 1 if bad else 0
+    failed = any("error" in r for r in doc["results"] + doc.get("idle", []))
+    return 1 if bad else 3 if failed else 0
 
 
 def _progress_printer():
@@ -130,7 +131,11 @@ def format_table(doc: dict) -> str:
                ("cpu s", "cpu_s", "{:.2f}"), ("rss MB", "rss_mb", "{:.1f}"), ("lost", "lost", "{}"),
                ("reordered", "reordered", "{}"), ("dropped", "dropped", "{}")]  # fmt: skip
     rows = [[title for title, _, _ in columns]]
+    errors = []
     for result in doc["results"]:
+        if "error" in result:
+            errors.append(f"{result['server']}, {result['clients']} clients: failed: {result['error']}")
+            continue
         rows.append([("-" if result.get(key) is None else fmt.format(result[key])) for _, key, fmt in columns])
     widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
@@ -140,7 +145,11 @@ def format_table(doc: dict) -> str:
     out = [f"{title}, {doc['params']['size']}-byte messages, {doc['params']['duration']:g} s each", *lines]
     if not doc["results"]:
         out = []
+    out.extend(errors)
     for row in doc.get("idle", []):
+        if "error" in row:
+            out.append(f"idle: {row['server']}, {row['connections']:,} connections: failed: {row['error']}")
+            continue
         out.append(
             f"idle: {row['server']} holds {row['connections']:,} connections at {row['rss_mb']:.1f} MiB "
             f"({row['kib_per_connection']:.1f} KiB each; connected in {row['connect_s']:.1f} s)"
@@ -156,8 +165,9 @@ def plot(doc: dict, path: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
-    for server in dict.fromkeys(r["server"] for r in doc["results"]):
-        rows = sorted((r for r in doc["results"] if r["server"] == server), key=lambda r: r["clients"])
+    measured = [r for r in doc["results"] if "error" not in r]
+    for server in dict.fromkeys(r["server"] for r in measured):
+        rows = sorted((r for r in measured if r["server"] == server), key=lambda r: r["clients"])
         x = [r["clients"] for r in rows]
         top.plot(x, [r["deliveries_per_s"] for r in rows], marker="o", label=server)
         bottom.plot(x, [r["p99_ms"] for r in rows], marker="o", label=server)

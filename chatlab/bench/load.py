@@ -31,7 +31,7 @@ from .wire import WIRES, message_text, publisher_alias, subscriber_alias
 BUCKETS_PER_DOUBLING = 32
 BUCKETS = 64 * BUCKETS_PER_DOUBLING
 RECV_SIZE = 256 * 1024
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 60.0  # generous: joining thousands of clients on a busy machine is slow
 DRAIN_SECONDS = 5.0
 
 
@@ -52,6 +52,24 @@ class Shared:
         self.go = ctx.Event()
         self.stop = ctx.Event()
         self.reports = ctx.Queue()
+
+
+def _join_in_bursts(wire, address, first: int, count: int, socks: list, burst: int = 50) -> None:
+    """Connect subscribers ``first`` to ``first + count - 1``, appending their sockets to ``socks``.
+
+    Each burst sends all its hellos before reading any welcome, so a server
+    can announce many joins in one write to each member.
+    """
+    for start in range(first, first + count, burst):
+        group = []
+        for n in range(start, min(start + burst, first + count)):
+            sock = _connect(address)
+            socks.append(sock)
+            group.append((sock, subscriber_alias(n)))
+        for sock, name in group:
+            wire.start_join(sock, name)
+        for sock, name in group:
+            wire.finish_join(sock, name)
 
 
 def _connect(address: tuple[str, int]) -> socket.socket:
@@ -173,10 +191,7 @@ def _subscribe(index, shared, *, wire, size, address, first, count, publishers, 
     wire = WIRES[wire](size)
     socks = []
     try:
-        for n in range(first, first + count):
-            sock = _connect(address)
-            socks.append(sock)
-            wire.join(sock, subscriber_alias(n))
+        _join_in_bursts(wire, address, first, count, socks)
         shared.reports.put(("subscriber", index, "ready", None))
         _wait_for_go(shared)
         start, t0, t1 = shared.times[:]
@@ -299,24 +314,16 @@ def _drain(sock: socket.socket) -> None:
 # -- idle connections -------------------------------------------------------------
 
 
-def _hold_idle(index, shared, *, wire, size, address, first, count, burst=100):
+def _hold_idle(index, shared, *, wire, size, address, first, count):
     """Open ``count`` connections that join and then say nothing; read and drop what comes, until stop."""
     wire = WIRES[wire](size)
     socks = []
     selector = selectors.DefaultSelector()
     try:
-        for start in range(first, first + count, burst):
-            group = []
-            for n in range(start, min(start + burst, first + count)):
-                sock = _connect(address)
-                socks.append(sock)
-                group.append((sock, subscriber_alias(n)))
-            for sock, name in group:  # all the hellos first: the server can batch the joins
-                wire.start_join(sock, name)
-            for sock, name in group:
-                wire.finish_join(sock, name)
-                sock.setblocking(False)
-                selector.register(sock, selectors.EVENT_READ)
+        _join_in_bursts(wire, address, first, count, socks)
+        for sock in socks:
+            sock.setblocking(False)
+            selector.register(sock, selectors.EVENT_READ)
         shared.reports.put(("idle", index, "ready", None))
         deadline = time.monotonic() + 600
         while not shared.stop.is_set() and time.monotonic() < deadline:

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import load
 from .wire import MAX_PUBLISHERS
-from .servers import BenchError, Target, cpu_seconds, redis_version, rss_mb, start_target
+from .servers import BenchError, Target, cpu_seconds, redis_version, require_redis, rss_mb, start_target
 
 __all__ = ["Params", "measure", "measure_idle", "run"]
 
@@ -60,7 +60,7 @@ def measure(server: str, params: Params, progress: Progress | None = None) -> di
             workers.append(_spawn(ctx, "subscriber", i, shared, first=int(part[0]), count=len(part),
                                   publishers=params.publishers, subscriber_procs=procs,
                                   pause=0.0 if params.rate else 0.001, **common))  # fmt: skip
-        _wait_ready(shared, "subscriber", procs, 30 + params.clients * 0.02)
+        _wait_ready(shared, "subscriber", procs, 60 + params.clients * 0.1)
         rate_each = None
         if params.rate:  # deliveries/s -> messages/s for each publisher
             rate_each = params.rate / params.clients / params.publishers
@@ -174,13 +174,24 @@ def run(
     ``lost``, ``reordered``, ``dropped`` (subscribers the server disconnected)
     and ``load_cpu_s`` (what the subscriber processes used).
     """
+    if "redis" in servers:
+        require_redis()  # before anything starts: say what to install
     results = []
     for n in clients:
         for server in servers:
-            results.append(measure(server, Params(**{**asdict(params), "clients": n}), progress))
+            try:
+                results.append(measure(server, Params(**{**asdict(params), "clients": n}), progress))
+            except BenchError as exc:  # one failed measurement does not lose the others
+                results.append({"server": server, "clients": n, "error": str(exc)})
     doc = {"results": results, "machine": machine(servers), "params": {**asdict(params), "clients": clients}}
     if idle:
-        doc["idle"] = [measure_idle(server, n, progress) for n in idle for server in servers]
+        doc["idle"] = []
+        for n in idle:
+            for server in servers:
+                try:
+                    doc["idle"].append(measure_idle(server, n, progress))
+                except BenchError as exc:
+                    doc["idle"].append({"server": server, "connections": n, "error": str(exc)})
     return doc
 
 

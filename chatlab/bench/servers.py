@@ -94,7 +94,8 @@ def _serve(name: str, max_clients: int, pipe) -> None:
     server.stop()
 
 
-def _start_redis(max_clients: int) -> Target:
+def require_redis() -> str:
+    """Return the path of ``redis-server``, or raise :class:`BenchError` saying how to install it."""
     exe = shutil.which("redis-server")
     if exe is None:
         raise BenchError(
@@ -102,6 +103,11 @@ def _start_redis(max_clients: int) -> Target:
             "(Debian/Ubuntu: sudo apt-get install redis-server; Fedora: sudo dnf install redis; "
             "macOS: brew install redis), or leave out --compare redis."
         )
+    return exe
+
+
+def _start_redis(max_clients: int) -> Target:
+    exe = require_redis()
     port = _free_port()
     args = [exe, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
             "--daemonize", "no", "--loglevel", "warning", "--maxclients", str(max(max_clients, 10000))]  # fmt: skip
