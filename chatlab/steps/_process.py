@@ -38,6 +38,7 @@ class StepProcess:
     """
 
     max_lines = 10_000
+    max_runs = 100_000
 
     def __init__(
         self, name: str, host: str = "127.0.0.1", port: int = 0, *, echo_output: bool = False, timeout: float = 10.0
@@ -45,6 +46,9 @@ class StepProcess:
         self.name = name
         self.lines: list[str] = []
         self._tail: collections.deque[str] = collections.deque(maxlen=50)
+        # Everything printed, with repeats counted rather than stored: a step
+        # that spins prints the same line millions of times.
+        self._runs: list[list] = []  # [line, times in a row]
         self._counts: dict[str, int] = {}  # text -> lines containing it, for texts waited on
         self._changed = threading.Condition()
         self._ended = False
@@ -93,6 +97,10 @@ class StepProcess:
                 if len(self.lines) < self.max_lines:
                     self.lines.append(line)
                 self._tail.append(line)
+                if self._runs and self._runs[-1][0] == line:
+                    self._runs[-1][1] += 1
+                elif len(self._runs) < self.max_runs:
+                    self._runs.append([line, 1])
                 for text in self._counts:
                     if text in line:
                         self._counts[text] += 1
@@ -102,10 +110,10 @@ class StepProcess:
             self._changed.notify_all()
 
     def count(self, text: str) -> int:
-        """How many lines of output so far contain ``text`` (counted from the first call on)."""
+        """How many lines printed so far contain ``text``."""
         with self._changed:
             if text not in self._counts:
-                self._counts[text] = sum(text in line for line in self._tail)
+                self._counts[text] = sum(times for line, times in self._runs if text in line)
             return self._counts[text]
 
     def wait_for(self, text: str, count: int = 1, timeout: float = 5.0) -> str:
@@ -124,7 +132,7 @@ class StepProcess:
                 if left <= 0:
                     raise TimeoutError(f"{self.name} server did not print {text!r} within {timeout} s")
                 self._changed.wait(left)
-            return next((line for line in reversed(self._tail) if text in line), text)
+            return next((line for line, _ in reversed(self._runs) if text in line), text)
 
     @property
     def output(self) -> str:
