@@ -138,6 +138,14 @@ def test_exercises_use_alice_and_bob(exercise):
     assert "alice" in (EXERCISES / exercise.tests).read_text(encoding="utf-8")
 
 
+def test_every_exercise_the_notebooks_and_docs_name_exists():
+    names = {exercise.name for exercise in MANIFEST} | {"NAME"}
+    for path in [*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("docs/*.md"), ROOT / "README.md"]:
+        text = path.read_text(encoding="utf-8")
+        for name in re.findall(r"chatlab exercises (?:check|hint) ([A-Za-z_0-9]+)", text):
+            assert name in names, f"{path.relative_to(ROOT)} names an exercise that does not exist: {name}"
+
+
 def test_the_normal_test_run_does_not_collect_the_exercise_tests():
     options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
     for path in options["testpaths"]:
