@@ -32,7 +32,7 @@ BUCKETS_PER_DOUBLING = 32
 BUCKETS = 64 * BUCKETS_PER_DOUBLING
 RECV_SIZE = 256 * 1024
 CONNECT_TIMEOUT = 60.0  # generous: joining thousands of clients on a busy machine is slow
-DRAIN_SECONDS = 5.0
+DRAIN_SECONDS = 20.0  # ends as soon as everything has arrived; long only if something is lost
 
 
 class Shared:
