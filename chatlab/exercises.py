@@ -130,12 +130,15 @@ def find(exercises: list[Exercise], name: str) -> Exercise:
 # -- running the tests ----------------------------------------------------------
 
 
-def run(root: Path, exercises: list[Exercise], timeout: float = DEFAULT_TIMEOUT) -> dict[str, Result]:
+def run(
+    root: Path, exercises: list[Exercise], timeout: float = DEFAULT_TIMEOUT, stall: float | None = None
+) -> dict[str, Result]:
     """Run the tests of ``exercises`` against the files in ``root/exercises``, in one pytest process.
 
-    Each test may run ``timeout`` seconds; the whole run is stopped if no
-    test finishes for far longer (something the per-test limit cannot interrupt).
-    Returns one :class:`Result` per exercise name.
+    Each test may run ``timeout`` seconds. The whole run is stopped if no test
+    finishes for ``stall`` seconds (by default far longer than ``timeout``):
+    something the per-test limit could not interrupt. Tests that never
+    finished count as failed. Returns one :class:`Result` per exercise name.
     """
     try:
         import pytest  # noqa: F401  (only to say clearly that it is missing)
@@ -168,11 +171,19 @@ def run(root: Path, exercises: list[Exercise], timeout: float = DEFAULT_TIMEOUT)
             "-p", "no:cacheprovider",
             *[str(folder / exercise.tests) for exercise in to_run],
         ]  # fmt: skip
-        stall = 2 * timeout + 20  # a test's setup, run and teardown each have `timeout`
-        output, timed_out = _run_process(command, env, root, report, stall)
+        if stall is None:
+            stall = 2 * timeout + 20  # a test's setup, run and teardown each have `timeout`
+        output, stalled = _run_process(command, env, root, report, stall)
         reported = report.read_text(encoding="utf-8").splitlines() if report.exists() else []
+    expected: dict[str, list[str]] = {}  # exercise name -> its tests, as collected
     for line in reported:
         entry = json.loads(line)
+        if entry["when"] == "collected":
+            for nodeid in entry["nodeids"]:
+                path, _, test = nodeid.partition("::")
+                if Path(path).name in by_file:
+                    expected.setdefault(by_file[Path(path).name].exercise.name, []).append(test)
+            continue
         path, _, test = entry["nodeid"].partition("::")
         result = by_file.get(Path(path).name)
         if result is None:
@@ -183,14 +194,21 @@ def run(root: Path, exercises: list[Exercise], timeout: float = DEFAULT_TIMEOUT)
             # a failure while setting a test up (e.g. importing your file) counts as that test failing
             outcome = "failed" if entry["outcome"] == "error" else entry["outcome"]
             result.tests.append(TestResult(test, outcome, entry["message"]))
+    never = (
+        f"stopped after {stall:g} s without a result: is there a loop that never ends, "
+        "or a call that waits forever?"
+        if stalled
+        else "never finished: the test run ended before it"
+    )
+    for name, tests in expected.items():
+        result = results[name]
+        finished = {test.name for test in result.tests}
+        result.tests += [TestResult(test, "failed", never) for test in tests if test not in finished]
     for result in results.values():
         if result.error or result.tests:
             continue
-        if timed_out:
-            result.error = (
-                f"the tests were stopped after {stall:g} s without a result: "
-                "is there a loop that never ends, or a call that waits forever?"
-            )
+        if stalled:
+            result.error = f"the tests were {never}"
         elif result.exercise in to_run:
             tail = "\n".join(output.strip().splitlines()[-15:])
             result.error = f"the tests did not run. pytest said:\n{tail}"
@@ -201,6 +219,8 @@ def _run_process(command: list[str], env: dict, cwd: Path, report: Path, stall: 
     """Run ``command``; return its output and whether it was killed for ``stall`` seconds without progress.
 
     Progress is a new line in ``report``: each test adds one as it finishes.
+    Starting up (Python, pytest, collecting the tests) may take up to a minute
+    on a busy machine before the first line.
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
         process = subprocess.Popen(
@@ -218,14 +238,15 @@ def _run_process(command: list[str], env: dict, cwd: Path, report: Path, stall: 
                 now_size = report.stat().st_size if report.exists() else 0
                 if now_size != size:
                     size, last_progress = now_size, time.monotonic()
-                elif time.monotonic() - last_progress > stall:
+                elif time.monotonic() - last_progress > (stall if size > 0 else max(stall, 60)):
                     _kill(process)
-                    break
+                    log.seek(0)
+                    return log.read(), True
         except BaseException:  # Ctrl+C: do not leave the tests running
             _kill(process)
             raise
         log.seek(0)
-        return log.read(), process.returncode is not None and process.returncode < 0
+        return log.read(), False
 
 
 def _kill(process: subprocess.Popen) -> None:

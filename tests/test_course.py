@@ -240,6 +240,23 @@ def test_a_test_that_never_ends_is_stopped_with_a_clear_message(monkeypatch, cap
     assert "timed out: still running after 0.5 s: is there a loop that never ends" in output
 
 
+def test_a_run_that_stops_making_progress_is_killed_and_its_unfinished_tests_fail(tmp_path):
+    shutil.copytree(EXERCISES, tmp_path / "exercises", ignore=shutil.ignore_patterns("__pycache__"))
+    stub = tmp_path / "exercises" / "01_send_all.py"
+    stub.write_text(  # a loop that also turns the per-test time limit off
+        stub.read_text(encoding="utf-8").replace(
+            'raise NotImplementedError("exercise send_all: replace this line with your code")',
+            "import signal\n    signal.signal(signal.SIGALRM, signal.SIG_IGN)\n    while True:\n        pass",
+        ),
+        encoding="utf-8",
+    )
+    send_all, recv_exactly = MANIFEST[0], MANIFEST[1]
+    results = run(tmp_path, [send_all, recv_exactly], timeout=0.5, stall=2)
+    assert not results["send_all"].passed
+    assert "stopped after 2 s without a result" in results["send_all"].failures[0].message
+    assert not results["recv_exactly"].passed, "tests that never ran must not count as passed"
+
+
 def test_hint_needs_no_tests_to_run(monkeypatch, capsys):
     code, output = _exercises_command(monkeypatch, capsys, ROOT, "hint", "registry")
     assert code == 0

@@ -126,6 +126,13 @@ pytest_runtest_teardown = _limited("teardown")
 # -- results for the runner ---------------------------------------------------
 
 
+def pytest_collection_finish(session):
+    path = os.environ.get("CHATLAB_REPORT")
+    if path:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(json.dumps({"when": "collected", "nodeids": [item.nodeid for item in session.items]}) + "\n")
+
+
 def pytest_runtest_logreport(report):
     if report.when == "call" or report.outcome != "passed":
         _record(report.nodeid, report.when, report.outcome, report)
