@@ -435,7 +435,7 @@ def _readable(test: str) -> str:
 
 def _first_line(message: str, width: int = 160) -> str:
     lines = [line for line in message.strip().splitlines() if line.strip()] or ["failed"]
-    line = lines[0].replace("conftest.ExerciseTimeout: ", "timed out: ")
+    line = lines[0].replace("conftest.ExerciseTimeout: ", "timed out: ").replace("conftest.CannotLoad: ", "")
     return line if len(line) <= width else line[: width - 3] + "..."
 
 

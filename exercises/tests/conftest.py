@@ -47,11 +47,20 @@ def load_exercise(stem: str):
     return module
 
 
+class CannotLoad(Exception):
+    """The learner's file is not valid Python; the message says where, on one line."""
+
+
 @pytest.fixture
 def exercise(request):
     """The learner's module for this test file: ``test_01_send_all.py`` -> ``01_send_all.py``."""
     stem = Path(request.node.fspath).stem.removeprefix("test_")
-    return load_exercise(stem)
+    try:
+        return load_exercise(stem)
+    except SyntaxError as exc:  # IndentationError too
+        where = f"{Path(exc.filename or stem).name}, line {exc.lineno}"
+        code = (exc.text or "").strip()
+        raise CannotLoad(f"{where}: {type(exc).__name__}: {exc.msg}" + (f": {code}" if code else "")) from None
 
 
 @pytest.fixture
