@@ -51,3 +51,24 @@ def test_missing_redis_is_explained(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert main(["bench", "--engine", "asyncio", "--compare", "redis", "--duration", "0.2"]) == 3
     assert "redis-server" in capsys.readouterr().err
+
+
+def test_the_counter_sees_gaps_reordering_and_notices():
+    import numpy as np
+
+    from chatlab.bench.load import _Counter
+    from chatlab.bench.wire import ChatlabWire, message_text
+    from chatlab.events import Joined
+    from chatlab.protocol import encode
+
+    wire = ChatlabWire(40)
+    counter = _Counter(wire, connections=1, publishers=2, t0=0, t1=10**30)
+    frames = [wire.delivered(p, message_text(p, seq, 1, 40)) for p, seq in [(0, 1), (1, 1), (0, 2), (0, 4), (0, 3)]]
+    stream = encode(Joined("bob")) + b"".join(frames)
+    for i in range(0, len(stream), 7):  # any split works
+        counter.take_round([(0, stream[i : i + 7], 2)])
+    assert counter.received.tolist() == [[4, 1]]
+    assert counter.gaps == 1  # 3 was skipped when 4 came...
+    assert counter.reordered == 1  # ...and came after it
+    assert counter.in_window == 5 and counter.hist.sum() == 5
+    assert np.array_equal(counter.last, [[4, 1]])

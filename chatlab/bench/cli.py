@@ -47,8 +47,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=float, default=1.0, metavar="SECONDS", help="default: 1")
     parser.add_argument("--rate", type=float, metavar="DELIVERIES_PER_S",
                         help="paced mode: publish so that this many deliveries/s are due in all")  # fmt: skip
-    parser.add_argument("--window", type=int, default=500,
-                        help="closed loop: messages each publisher may have in flight (default: 500)")  # fmt: skip
+    parser.add_argument("--window", type=int,
+                        help="closed loop: messages each publisher may have in flight "
+                             "(default: 50,000 / clients, between 20 and 2,000)")  # fmt: skip
     parser.add_argument("--publishers", type=int, default=2, help="publisher processes (default: 2)")
     parser.add_argument("--idle", type=_counts, default=[], metavar="N[,N...]",
                         help="measure the memory of N idle connections on each server")  # fmt: skip
@@ -129,7 +130,7 @@ def format_table(doc: dict) -> str:
     columns = [("server", "server", "{}"), ("clients", "clients", "{}"), ("deliveries/s", "deliveries_per_s", "{:,}"),
                ("p50 ms", "p50_ms", "{:.2f}"), ("p99 ms", "p99_ms", "{:.2f}"), ("max ms", "max_ms", "{:.1f}"),
                ("cpu s", "cpu_s", "{:.2f}"), ("rss MB", "rss_mb", "{:.1f}"), ("lost", "lost", "{}"),
-               ("reordered", "reordered", "{}"), ("dropped", "dropped", "{}")]  # fmt: skip
+               ("late", "late", "{}"), ("reordered", "reordered", "{}"), ("dropped", "dropped", "{}")]  # fmt: skip
     rows = [[title for title, _, _ in columns]]
     errors = []
     for result in doc["results"]:

@@ -7,8 +7,12 @@ Timeline, in ``time.monotonic_ns()`` (one clock for every process on the machine
 
     start ---- warm-up ---- t0 ====== measured ====== t1 ---- drain ---- end
     publishers publish from start to t1; subscribers count what arrives in
-    [t0, t1); after t1 they wait until every published message has arrived
-    (or the drain time is up: what is missing then is "lost").
+    [t0, t1); after t1 they wait until every published message has arrived,
+    or the drain time is up.
+
+A message is **lost** if a later one from the same publisher arrived before
+it ever did (a gap), or if the server closed the subscriber; it is **late**
+if it had not arrived when the drain time ran out, with nothing after it.
 
 Every loop here is bounded by a deadline; a worker that fails reports the
 error on the results queue and exits.
@@ -108,6 +112,7 @@ class _Counter:
         self.last = np.zeros((connections, publishers), dtype=np.int64)  # highest seq seen
         self.received = np.zeros((connections, publishers), dtype=np.int64)
         self.reordered = 0
+        self.gaps = 0  # messages skipped: a later one arrived first
         self.in_window = 0
         self.hist = np.zeros(BUCKETS, dtype=np.int64)
         self.max_ns = 0
@@ -173,9 +178,13 @@ class _Counter:
         first = np.ones(len(key), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         last = self.last.reshape(-1)  # a view: updates land in self.last
-        # In order means every number is higher than the one before it in its stream.
-        self.reordered += int(np.count_nonzero(seq_in_order[first] <= last[key[first]]))
-        self.reordered += int(np.count_nonzero((seq_in_order[1:] <= seq_in_order[:-1]) & ~first[1:]))
+        # In order means every number is higher than the one before it in its stream...
+        before = np.empty_like(seq_in_order)
+        before[first] = last[key[first]]
+        before[~first] = seq_in_order[:-1][~first[1:]]
+        self.reordered += int(np.count_nonzero(seq_in_order <= before))
+        # ... and nothing lost means exactly one higher.
+        self.gaps += int(np.clip(seq_in_order - before - 1, 0, None).sum())
         np.maximum.at(last, key, seq_in_order)
         self.received += np.bincount(key, minlength=self.received.size).reshape(self.received.shape)
         inside = (received_at >= self.t0) & (received_at < self.t1)
@@ -225,7 +234,7 @@ def _subscribe(index, shared, *, wire, size, address, first, count, publishers, 
                     selector.unregister(key.fileobj)
                     open_conns -= 1
                     closed_early += 1
-                    counter.received[key.data] = -(10**12)  # never "complete": counted as lost below
+                    counter.received[key.data] = -(10**12)  # never "complete"; its missing messages are lost
                     continue
                 chunks.append((key.data, data, time.monotonic_ns()))
             counter.take_round(chunks)
@@ -239,13 +248,17 @@ def _subscribe(index, shared, *, wire, size, address, first, count, publishers, 
             cpu[1] = time.process_time()
         sent = np.array(shared.sent[:])
         sent[sent < 0] = 0
-        received = np.maximum(counter.received, 0)
-        lost = int(np.clip(sent[None, :] - received, 0, None).sum())
+        closed = counter.received < 0
+        missing = np.clip(sent[None, :] - np.maximum(counter.received, 0), 0, None)
+        late = np.clip(sent[None, :] - counter.last, 0, None)  # still on their way, nothing after them
+        lost = counter.gaps + int(missing[closed].sum())
+        late = int(late[~closed].sum())
         return {
             "deliveries": counter.in_window,
             "hist": counter.hist.tolist(),
             "max_ns": counter.max_ns,
             "lost": lost,
+            "late": late,
             "reordered": counter.reordered,
             "closed_early": closed_early,
             "cpu_s": cpu[1] - (cpu[0] if cpu[0] is not None else cpu[1]),

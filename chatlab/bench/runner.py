@@ -33,13 +33,25 @@ class Params:
     duration: float = 5.0
     warmup: float = 1.0
     rate: float | None = None
-    window: int = 500  # closed loop: messages per publisher sent and not yet received by everyone
+    window: int | None = None  # closed loop: messages per publisher not yet received by everyone
     publishers: int = 2
     batch: int = 100  # most messages a publisher sends in one write
     subscriber_procs: int = 2
 
 
 Progress = Callable[[str], None]
+
+
+def default_window(clients: int) -> int:
+    """Messages in flight per publisher in a closed loop: about 50,000 deliveries, whatever the clients.
+
+    Enough to keep a server busy; few enough that no subscriber's backlog
+    comes near the servers' 1 MiB limit (2,000 messages of 64 bytes are 220 kB).
+
+    >>> default_window(10), default_window(100), default_window(1000)
+    (2000, 500, 50)
+    """
+    return max(20, min(2000, 50_000 // clients))
 
 
 def measure(server: str, params: Params, progress: Progress | None = None) -> dict:
@@ -64,8 +76,9 @@ def measure(server: str, params: Params, progress: Progress | None = None) -> di
         rate_each = None
         if params.rate:  # deliveries/s -> messages/s for each publisher
             rate_each = params.rate / params.clients / params.publishers
+        window = params.window or default_window(params.clients)
         for i in range(params.publishers):
-            workers.append(_spawn(ctx, "publisher", i, shared, window=params.window, rate=rate_each,
+            workers.append(_spawn(ctx, "publisher", i, shared, window=window, rate=rate_each,
                                   batch=params.batch, subscriber_procs=procs, publishers=params.publishers,
                                   **common))  # fmt: skip
         _wait_ready(shared, "publisher", params.publishers, 30)
@@ -113,6 +126,7 @@ def measure(server: str, params: Params, progress: Progress | None = None) -> di
         "cpu_s": None if cpu0 is None or cpu1 is None else round(cpu1 - cpu0, 2),
         "rss_mb": None if rss is None else round(rss, 1),
         "lost": sum(r["lost"] for r in results),
+        "late": sum(r["late"] for r in results),
         "reordered": sum(r["reordered"] for r in results),
         "dropped": sum(r["closed_early"] for r in results),
         "load_cpu_s": round(sum(r["cpu_s"] for r in results), 2),
