@@ -256,6 +256,7 @@ CHUNK = 16 * 1024
 LIMIT = 64 * 1024 * 1024  # give up looking for a stall after this much
 
 
+@pytest.mark.slow
 def test_classic_reader_that_never_reads_stalls_everyone(peers):
     sloth, alice, bob = peers("sloth"), peers("alice"), peers("bob")
     sloth.expect(b"bob joined the chat")  # and from now on sloth reads nothing
@@ -290,6 +291,7 @@ def test_classic_reader_that_never_reads_stalls_everyone(peers):
     drainer.join(TIMEOUT)
 
 
+@pytest.mark.slow
 def test_final_drops_a_client_that_never_reads(final, clients):
     with RawPeer(final.address) as sloth:
         sloth.hello("sloth")  # and never reads again
