@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from .errors import BadMessage, ProtocolError
 from .events import CLIENT_EVENTS, Error, Event, Hello, Left, Message, Refused, Say
-from .outbox import Outbox
+from .outbox import Outbox, write_all
 from .protocol import Decoder, encode, validate_alias
 from .registry import JoinRefused
 
@@ -209,13 +209,14 @@ class ClientConnection:
     # -- the writer thread ----------------------------------------------
 
     def _write_all(self) -> None:
-        """Send everything pending in one call, until the outbox is closed and empty."""
+        """The writer thread: send what is pending until the outbox is closed (see :func:`write_all`)."""
         try:
-            while (data := self.outbox.take()) is not None:
-                self.sock.sendall(data)
-            self.sock.shutdown(socket.SHUT_WR)  # we are done: the client sees EOF
+            write_all(self.sock, self.outbox)
         except OSError:
             self.close("connection lost")
+        except Exception:  # a bug: end this connection visibly rather than leave it hanging
+            log.exception("server: %r writer failed", self)
+            self.close("server error")
 
     # -- shared -----------------------------------------------------------
 

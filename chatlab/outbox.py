@@ -13,9 +13,10 @@ fallen too far behind, and memory must stay bounded whatever a client does.
 
 from __future__ import annotations
 
+import socket
 import threading
 
-__all__ = ["Outbox"]
+__all__ = ["Outbox", "write_all"]
 
 
 class Outbox:
@@ -84,3 +85,15 @@ class Outbox:
     def pending(self) -> int:
         """Bytes queued and not yet taken by the writer."""
         return self._size
+
+
+def write_all(sock: socket.socket, outbox: Outbox) -> None:
+    """The writer's loop: send everything pending in one call, until the outbox is closed and empty.
+
+    Then shut down our sending side, so the peer reads EOF after the last
+    frame. Raises ``OSError`` if the connection fails. (This is exercise
+    ``batching_writer``: the server runs this very function.)
+    """
+    while (data := outbox.take()) is not None:
+        sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)

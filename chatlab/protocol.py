@@ -87,6 +87,8 @@ class Decoder:
         max_frame_size: int = MAX_FRAME_SIZE,
     ) -> None:
         self.accept = accept
+        # Looked up in this module at each call, so that exercise frame_decoder can
+        # put a learner's FrameDecoder under a real server and real clients.
         self._frames = FrameDecoder(max_frame_size)
 
     def feed(self, data: bytes) -> None:

@@ -16,12 +16,12 @@ released, so disconnecting (which broadcasts a ``Left``) cannot deadlock.
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import Iterable, Protocol
 
 from .events import Joined, Welcome
 from .protocol import alias_key, encode
 
-__all__ = ["Member", "Registry", "JoinRefused"]
+__all__ = ["JoinRefused", "Member", "Registry", "broadcast"]
 
 
 class Member(Protocol):
@@ -29,6 +29,25 @@ class Member(Protocol):
 
     def deliver(self, frame: bytes) -> bool:
         """Queue ``frame`` for sending; False if this member is too far behind."""
+
+
+def broadcast(members: Iterable[Member], frame: bytes, sender: Member | None = None) -> list[Member]:
+    """Queue ``frame`` for every member but ``sender``; return those too slow to take it.
+
+    It only queues, so it never blocks and never touches a socket. (This is
+    exercise ``broadcast``: the server runs this very function.)
+
+    >>> class Inbox(list):
+    ...     def deliver(self, frame):
+    ...         self.append(frame)
+    ...         return True
+    >>> alice, bob = Inbox(), Inbox()
+    >>> broadcast([alice, bob], b"hi", sender=alice)
+    []
+    >>> alice, bob
+    ([], [b'hi'])
+    """
+    return [member for member in members if member is not sender and not member.deliver(frame)]
 
 
 class JoinRefused(Exception):
@@ -97,7 +116,7 @@ class Registry:
     def _deliver_to_all(self, frame: bytes, exclude: Member | None) -> list[Member]:
         if self._closed:
             return []
-        return [m for _, m in self._members.values() if m is not exclude and not m.deliver(frame)]
+        return broadcast([member for _, member in self._members.values()], frame, exclude)
 
     def close(self) -> list[Member]:
         """Refuse further joins and broadcasts; return the members at that moment."""
