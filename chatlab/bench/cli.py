@@ -177,8 +177,8 @@ def plot(doc: dict, path: str) -> None:
     bottom.set_xlabel("subscriber clients")
     for axes in (top, bottom):
         axes.set_xscale("log")
+        axes.set_yscale("log")
         axes.grid(True, which="both", alpha=0.3)
-    bottom.set_yscale("log")
     top.legend()
     top.set_title(f"chatlab bench, {doc['params']['size']}-byte messages")
     fig.tight_layout()
