@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from ..engines import ENGINES
@@ -89,6 +90,10 @@ def run_command(args: argparse.Namespace) -> int:
         window=args.window,
         publishers=args.publishers,
     )
+    # Ctrl+C and SIGTERM end the run through the cleanup in `finally` blocks, even when the
+    # shell started us with SIGINT ignored (background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         clients = args.clients or ([] if args.idle else [100])
         doc = run(servers, clients, params, progress=_progress_printer(), idle=args.idle)
@@ -113,6 +118,10 @@ def run_command(args: argparse.Namespace) -> int:
         print("chatlab bench: some messages were lost or reordered (see the table)", file=sys.stderr)
     failed = any("error" in r for r in doc["results"] + doc.get("idle", []))
     return 1 if bad else 3 if failed else 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def _progress_printer():

@@ -213,7 +213,7 @@ def _subscribe(index, shared, *, wire, size, address, first, count, publishers, 
         closed_early = 0
         cpu = [None, None]
         deadline = t1 + int(DRAIN_SECONDS * 1e9)
-        while open_conns and (now := time.monotonic_ns()) < deadline:
+        while open_conns and (now := time.monotonic_ns()) < deadline and not shared.stop.is_set():
             if cpu[0] is None and now >= t0:
                 cpu[0] = time.process_time()
             if cpu[1] is None and now >= t1:
@@ -286,7 +286,7 @@ def _publish(index, shared, *, wire, size, address, window, rate, batch, subscri
         while True:
             _drain(sock)  # what the server sends us (others' messages, replies): read and drop
             now = time.monotonic_ns()
-            if now >= t1:
+            if now >= t1 or shared.stop.is_set():
                 break
             if now < start:
                 time.sleep(min(0.001, (start - now) / 1e9))
