@@ -121,16 +121,21 @@ def _add_client(commands) -> None:
 
 def _run_server(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(message)s", stream=sys.stderr)
-    server = make_server(
-        args.engine, args.host, args.port, handshake_timeout=args.handshake_timeout, max_clients=args.max_clients
-    )
+    # Before anything can be printed: a script that reads "listening" may signal us at once.
+    stop_requested = _stop_on_signals()
     try:
         if args.step:  # a step of the course; a buggy one may need killing: stop() does it
             from .steps import start
 
             server = start(args.step, args.host, args.port, echo_output=True)
         else:
-            server.start()
+            server = make_server(
+                args.engine,
+                args.host,
+                args.port,
+                handshake_timeout=args.handshake_timeout,
+                max_clients=args.max_clients,
+            ).start()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         hint = " (is another server running there? try another --port)" if _in_use(exc) else ""
@@ -138,19 +143,19 @@ def _run_server(args: argparse.Namespace) -> int:
         return 1
     host, port = server.address
     print(f"chatlab server listening on {host}:{port} (Ctrl+C to stop)", flush=True)
-    _wait_for_stop_signal()
+    stop_requested.wait()
     server.stop()
     print("chatlab server stopped", flush=True)
     return 0
 
 
-def _wait_for_stop_signal() -> None:
-    """Block until Ctrl+C (SIGINT) or SIGTERM."""
+def _stop_on_signals() -> threading.Event:
+    """Return an event that Ctrl+C (SIGINT) or SIGTERM sets, instead of raising."""
     stop = threading.Event()
     # Handle SIGINT ourselves too: a shell starts background jobs with it ignored.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
+    return stop
 
 
 def _in_use(exc: OSError) -> bool:
