@@ -68,7 +68,10 @@ def test_the_counter_sees_gaps_reordering_and_notices():
     for i in range(0, len(stream), 7):  # any split works
         counter.take_round([(0, stream[i : i + 7], 2)])
     assert counter.received.tolist() == [[4, 1]]
-    assert counter.gaps == 1  # 3 was skipped when 4 came...
-    assert counter.reordered == 1  # ...and came after it
+    assert counter.reordered == 1  # 3 came after 4
     assert counter.in_window == 5 and counter.hist.sum() == 5
     assert np.array_equal(counter.last, [[4, 1]])
+    assert counter.lost_and_late(np.array([4, 1])) == (0, 0)
+    assert counter.lost_and_late(np.array([6, 1])) == (0, 2)  # 5 and 6 may still come
+    counter.take_round([(0, wire.delivered(1, message_text(1, 3, 1, 40)), 2)])
+    assert counter.lost_and_late(np.array([4, 3])) == (1, 0)  # 2 never came, and 3 did

@@ -112,7 +112,7 @@ class _Counter:
         self.last = np.zeros((connections, publishers), dtype=np.int64)  # highest seq seen
         self.received = np.zeros((connections, publishers), dtype=np.int64)
         self.reordered = 0
-        self.gaps = 0  # messages skipped: a later one arrived first
+        self.alive = np.ones(connections, dtype=bool)  # False once the server has closed it
         self.in_window = 0
         self.hist = np.zeros(BUCKETS, dtype=np.int64)
         self.max_ns = 0
@@ -178,13 +178,11 @@ class _Counter:
         first = np.ones(len(key), dtype=bool)
         first[1:] = key[1:] != key[:-1]
         last = self.last.reshape(-1)  # a view: updates land in self.last
-        # In order means every number is higher than the one before it in its stream...
+        # In order means every number is higher than the one before it in its stream.
         before = np.empty_like(seq_in_order)
         before[first] = last[key[first]]
         before[~first] = seq_in_order[:-1][~first[1:]]
         self.reordered += int(np.count_nonzero(seq_in_order <= before))
-        # ... and nothing lost means exactly one higher.
-        self.gaps += int(np.clip(seq_in_order - before - 1, 0, None).sum())
         np.maximum.at(last, key, seq_in_order)
         self.received += np.bincount(key, minlength=self.received.size).reshape(self.received.shape)
         inside = (received_at >= self.t0) & (received_at < self.t1)
@@ -194,6 +192,24 @@ class _Counter:
             buckets = (np.log2(latency) * BUCKETS_PER_DOUBLING).astype(np.int64)
             self.hist += np.bincount(np.minimum(buckets, BUCKETS - 1), minlength=BUCKETS)
             self.max_ns = max(self.max_ns, int(latency.max()))
+
+    def lost_and_late(self, sent: np.ndarray) -> tuple[int, int]:
+        """Given how many each publisher sent: ``(lost, late)`` over all connections.
+
+        Lost: below the highest number received and never received, or never
+        received by a connection the server closed. Late: above the highest
+        number received on a connection still open: maybe still on its way.
+        """
+        sent = np.maximum(sent, 0)[None, :]
+        below = (self.last - self.received)[self.alive].sum()
+        dropped = np.clip(sent - self.received, 0, None)[~self.alive].sum()
+        late = np.clip(sent - self.last, 0, None)[self.alive].sum()
+        return int(below + dropped), int(late)
+
+    def acknowledged(self, publisher: int) -> int:
+        """The highest number from ``publisher`` that every open connection has received."""
+        last = self.last[self.alive, publisher]
+        return int(last.min()) if last.size else 1 << 62
 
 
 def _subscribe(index, shared, *, wire, size, address, first, count, publishers, subscriber_procs, pause=0.0):
@@ -209,18 +225,17 @@ def _subscribe(index, shared, *, wire, size, address, first, count, publishers, 
         for conn, sock in enumerate(socks):
             sock.setblocking(False)
             selector.register(sock, selectors.EVENT_READ, conn)
-        open_conns = len(socks)
         closed_early = 0
         cpu = [None, None]
         deadline = t1 + int(DRAIN_SECONDS * 1e9)
-        while open_conns and (now := time.monotonic_ns()) < deadline and not shared.stop.is_set():
+        while counter.alive.any() and (now := time.monotonic_ns()) < deadline and not shared.stop.is_set():
             if cpu[0] is None and now >= t0:
                 cpu[0] = time.process_time()
             if cpu[1] is None and now >= t1:
                 cpu[1] = time.process_time()
             if now >= t1:
                 sent = np.array(shared.sent[:])
-                if (sent >= 0).all() and (counter.received >= sent).all():
+                if (sent >= 0).all() and (counter.received[counter.alive] >= sent).all():
                     break  # everything published has arrived
             chunks = []
             for key, _ in selector.select(0.005):
@@ -232,9 +247,8 @@ def _subscribe(index, shared, *, wire, size, address, first, count, publishers, 
                     data = b""
                 if not data:  # the server closed it: dropped as too slow, or gone
                     selector.unregister(key.fileobj)
-                    open_conns -= 1
                     closed_early += 1
-                    counter.received[key.data] = -(10**12)  # never "complete"; its missing messages are lost
+                    counter.alive[key.data] = False
                     continue
                 chunks.append((key.data, data, time.monotonic_ns()))
             counter.take_round(chunks)
@@ -242,17 +256,11 @@ def _subscribe(index, shared, *, wire, size, address, first, count, publishers, 
                 time.sleep(pause)
             base = index * publishers
             for p in range(publishers):
-                shared.acks[base + p] = int(counter.last[:, p].min())
+                shared.acks[base + p] = counter.acknowledged(p)
             shared.progress[index] = counter.in_window
         if cpu[1] is None:
             cpu[1] = time.process_time()
-        sent = np.array(shared.sent[:])
-        sent[sent < 0] = 0
-        closed = counter.received < 0
-        missing = np.clip(sent[None, :] - np.maximum(counter.received, 0), 0, None)
-        late = np.clip(sent[None, :] - counter.last, 0, None)  # still on their way, nothing after them
-        lost = counter.gaps + int(missing[closed].sum())
-        late = int(late[~closed].sum())
+        lost, late = counter.lost_and_late(np.array(shared.sent[:]))
         return {
             "deliveries": counter.in_window,
             "hist": counter.hist.tolist(),
