@@ -58,11 +58,12 @@ class Shared:
         self.reports = ctx.Queue()
 
 
-def _join_in_bursts(wire, address, first: int, count: int, socks: list, burst: int = 50) -> None:
+def _join_in_bursts(wire, address, first: int, count: int, socks: list, burst: int = 50, between=None) -> None:
     """Connect subscribers ``first`` to ``first + count - 1``, appending their sockets to ``socks``.
 
     Each burst sends all its hellos before reading any welcome, so a server
-    can announce many joins in one write to each member.
+    can announce many joins in one write to each member. ``between()``, if
+    given, runs after each burst.
     """
     for start in range(first, first + count, burst):
         group = []
@@ -74,6 +75,8 @@ def _join_in_bursts(wire, address, first: int, count: int, socks: list, burst: i
             wire.start_join(sock, name)
         for sock, name in group:
             wire.finish_join(sock, name)
+        if between is not None:
+            between(group)
 
 
 def _connect(address: tuple[str, int]) -> socket.socket:
@@ -341,19 +344,28 @@ def _hold_idle(index, shared, *, wire, size, address, first, count):
     socks = []
     selector = selectors.DefaultSelector()
     try:
-        _join_in_bursts(wire, address, first, count, socks)
-        for sock in socks:
-            sock.setblocking(False)
-            selector.register(sock, selectors.EVENT_READ)
-        shared.reports.put(("idle", index, "ready", None))
-        deadline = time.monotonic() + 600
-        while not shared.stop.is_set() and time.monotonic() < deadline:
-            for key, _ in selector.select(0.05):
+
+        def drain(timeout: float) -> None:
+            for key, _ in selector.select(timeout):
                 try:
                     if not key.fileobj.recv(RECV_SIZE):
                         selector.unregister(key.fileobj)
                 except (BlockingIOError, InterruptedError):
                     pass
+
+        def between(group) -> None:
+            # Read what the members already in were sent (join notices), as real clients do:
+            # unread, thousands of notices would pile up in the server, not in the clients.
+            for sock, _ in group:
+                sock.setblocking(False)
+                selector.register(sock, selectors.EVENT_READ)
+            drain(0)
+
+        _join_in_bursts(wire, address, first, count, socks, between=between)
+        shared.reports.put(("idle", index, "ready", None))
+        deadline = time.monotonic() + 600
+        while not shared.stop.is_set() and time.monotonic() < deadline:
+            drain(0.05)
         return {"connections": len(socks)}
     finally:
         selector.close()
