@@ -21,7 +21,7 @@ import logging
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from .errors import BadMessage, ProtocolError
 from .events import CLIENT_EVENTS, Error, Event, Hello, Left, Message, Refused, Say
@@ -133,20 +133,18 @@ class ClientConnection:
             self.sock.close()
             self.server._forget(self)
 
-    def _incoming(self) -> Iterator[Event]:
-        """Yield the client's events as they arrive; stop at EOF."""
-        while True:
-            data = self.sock.recv(RECV_SIZE)
-            self._decoder.feed(data)  # b"" tells the decoder the stream ended
-            yield from self._decoder
-            if not data:
-                return
+    def _first_event(self) -> Event | None:
+        """Read until the client's first event; None if it closed without a word."""
+        while (event := self._decoder.next_event()) is None:
+            if self._decoder.at_eof:
+                return None
+            self._decoder.feed(self.sock.recv(RECV_SIZE))  # b"" tells the decoder the stream ended
+        return event
 
     def _handshake(self) -> bool:
         """Read the ``Hello``, within the handshake timeout; True once the client is in the chat."""
         self.sock.settimeout(self.server.handshake_timeout)
-        self._events = self._incoming()
-        hello = next(self._events, None)
+        hello = self._first_event()
         if hello is None:
             return False  # connected and left without a word
         if not isinstance(hello, Hello):
@@ -167,13 +165,28 @@ class ClientConnection:
         return True
 
     def _read_messages(self) -> None:
-        for event in self._events:
-            if not isinstance(event, Say):
-                raise BadMessage(f"unexpected {event.TYPE!r} message after the handshake")
-            if not event.text:
-                raise BadMessage("a 'say' message must have some text")
-            frame = encode(Message(self.alias, event.text))
-            self.server._drop_slow(self.server.registry.broadcast(frame, exclude=self))
+        """Relay the client's messages until EOF.
+
+        Everything one ``recv()`` brought is relayed as *one* broadcast: a
+        client that sends a hundred messages at once costs each peer one
+        append and one wake-up of its writer, not a hundred.
+        """
+        while True:
+            frames = []
+            try:
+                for event in self._decoder:  # the first time round: what came with the hello
+                    if not isinstance(event, Say):
+                        raise BadMessage(f"unexpected {event.TYPE!r} message after the handshake")
+                    if not event.text:
+                        raise BadMessage("a 'say' message must have some text")
+                    frames.append(encode(Message(self.alias, event.text)))
+            finally:  # the messages before a bad frame are relayed too
+                if frames:
+                    slow = self.server.registry.broadcast(b"".join(frames), exclude=self)
+                    self.server._drop_slow(slow)
+            if self._decoder.at_eof:
+                return
+            self._decoder.feed(self.sock.recv(RECV_SIZE))  # b"" tells the decoder the stream ended
 
     def _say_last(self, event: Event, reason: str) -> None:
         """Send a final ``event``, then linger until the client closes (or a timeout).
