@@ -29,6 +29,9 @@ __all__ = [
     "validate_alias",
 ]
 
+# One encoder for every message: json.dumps() with options builds a new one per call.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5500
 MAX_ALIAS_LENGTH = 32
@@ -41,8 +44,7 @@ def encode(event: Event) -> bytes:
     >>> encode(Say("hi"))
     b'\\x00\\x00\\x00\\x1a{"type":"say","text":"hi"}'
     """
-    body = json.dumps(to_dict(event), ensure_ascii=False, separators=(",", ":"))
-    return encode_frame(body.encode("utf-8"))
+    return encode_frame(_to_json(to_dict(event)).encode("utf-8"))
 
 
 def decode_body(body: bytes, accept: tuple[type, ...] = CLIENT_EVENTS + SERVER_EVENTS) -> Event:
