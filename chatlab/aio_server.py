@@ -40,10 +40,10 @@ import threading
 
 from .errors import BadMessage, ProtocolError
 from .events import CLIENT_EVENTS, Error, Event, Hello, Left, Message, Refused, Say, Shutdown
-from .framing import MAX_FRAME_SIZE
 from .protocol import DEFAULT_HOST, DEFAULT_PORT, Decoder, encode, validate_alias
-from .registry import JoinRefused, Registry
+from .registry import JoinRefused
 from .server import _listen, _tune
+from .serving import ServerBase
 
 __all__ = ["AsyncioChatServer", "AsyncioConnection"]
 
@@ -74,44 +74,26 @@ def new_event_loop(use_uvloop: bool | None = None) -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-class AsyncioChatServer:
+class AsyncioChatServer(ServerBase):
     """A chat server on one asyncio event loop, run in a background thread.
 
-    For callers, exactly as :class:`~chatlab.server.ChatServer`: :meth:`start`,
-    :meth:`stop`, :meth:`wait`, :meth:`serve_forever`, :attr:`address`,
-    :meth:`online`; also a context manager. Same keyword limits:
-    ``handshake_timeout``, ``max_clients``, ``max_outbox_bytes``,
-    ``max_frame_size``; and ``use_uvloop`` (None: when installed).
+    The API for callers and the limits are :class:`~chatlab.serving.ServerBase`'s,
+    as for :class:`~chatlab.server.ChatServer`; one more keyword, ``use_uvloop``
+    (None: when installed).
     """
 
     def __init__(
-        self,
-        host: str = DEFAULT_HOST,
-        port: int = DEFAULT_PORT,
-        *,
-        handshake_timeout: float = 10.0,
-        max_clients: int = 1000,
-        max_outbox_bytes: int = 1024 * 1024,
-        max_frame_size: int = MAX_FRAME_SIZE,
-        use_uvloop: bool | None = None,
+        self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *, use_uvloop: bool | None = None, **limits
     ) -> None:
-        self.host = host
-        self.port = port
-        self.handshake_timeout = handshake_timeout
-        self.max_outbox_bytes = max_outbox_bytes
-        self.max_frame_size = max_frame_size
+        super().__init__(host, port, **limits)
         self.use_uvloop = use_uvloop
-        self.registry = Registry(max_members=max_clients)
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._listener = None
         self._thread: threading.Thread | None = None
         self._connections: set[AsyncioConnection] = set()
         self._count = 0
         self._dirty: list[AsyncioConnection] = []  # connections with something to flush
         self._flush_scheduled = False
         self._started = threading.Event()
-        self._stopping = threading.Event()
-        self._stopped = threading.Event()
 
     # -- lifecycle (called from the caller's thread) ----------------------
 
@@ -128,21 +110,8 @@ class AsyncioChatServer:
         self._thread = threading.Thread(target=self._run_loop, name="chatlab-asyncio", daemon=True)
         self._thread.start()
         self._started.wait()
-        log.info("server: listening on %s:%d", self.host, self.port)
+        log.debug("server: listening on %s:%d", self.host, self.port)
         return self
-
-    def serve_forever(self) -> None:
-        """Start (if needed) and block until :meth:`stop` is called from another thread or a signal."""
-        if self._listener is None:
-            self.start()
-        try:
-            self.wait()
-        finally:  # Ctrl+C included: stop cleanly, then let the interrupt go on
-            self.stop()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the server has stopped; True if it has."""
-        return self._stopped.wait(timeout)
 
     def stop(self, reason: str = "server shutting down", timeout: float = 5.0) -> None:
         """Stop: no new clients, a shutdown notice to everyone, the loop's thread joined.
@@ -165,27 +134,6 @@ class AsyncioChatServer:
             self._listener.close()
         log.info("server: stopped")
         self._stopped.set()
-
-    def __enter__(self) -> AsyncioChatServer:
-        return self.start() if self._listener is None else self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    # -- state --------------------------------------------------------------
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)`` the server listens on; the real port once started with port 0."""
-        return self.host, self.port
-
-    def online(self) -> list[str]:
-        """The aliases in the chat now, in the order they joined."""
-        return self.registry.aliases()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
 
     # -- the loop's thread --------------------------------------------------
 

@@ -23,59 +23,32 @@ import time
 
 from .connection import ClientConnection
 from .events import Shutdown
-from .framing import MAX_FRAME_SIZE
 from .protocol import DEFAULT_HOST, DEFAULT_PORT
-from .registry import Registry
+from .serving import ServerBase
 
 __all__ = ["ChatServer"]
 
 log = logging.getLogger("chatlab.server")
 
 
-class ChatServer:
+class ChatServer(ServerBase):
     """A chat server with a thread per client, safe to start and stop from code.
 
-    For callers: :meth:`start`, :meth:`stop`, :meth:`wait`, :meth:`serve_forever`,
-    :attr:`address`, :meth:`online`; also a context manager (start, then stop).
-
-    Limits, all keyword arguments: ``handshake_timeout`` (seconds a new
-    connection has to say hello), ``max_clients``, ``max_outbox_bytes`` (how far
-    a client may fall behind before it is disconnected as too slow),
-    ``max_frame_size``.
+    The API for callers and the limits are :class:`~chatlab.serving.ServerBase`'s.
     """
 
-    def __init__(
-        self,
-        host: str = DEFAULT_HOST,
-        port: int = DEFAULT_PORT,
-        *,
-        handshake_timeout: float = 10.0,
-        max_clients: int = 1000,
-        max_outbox_bytes: int = 1024 * 1024,
-        max_frame_size: int = MAX_FRAME_SIZE,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.handshake_timeout = handshake_timeout
-        self.max_outbox_bytes = max_outbox_bytes
-        self.max_frame_size = max_frame_size
-        self.registry = Registry(max_members=max_clients)
-        self._listener: socket.socket | None = None
+    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, **limits) -> None:
+        super().__init__(host, port, **limits)
         self._wakeup_r, self._wakeup_w = socket.socketpair()
         self._accepting: threading.Thread | None = None
         self._connections: set[ClientConnection] = set()
         self._connections_lock = threading.Lock()
         self._count = 0
-        self._stopping = threading.Event()
-        self._stopped = threading.Event()
 
     # -- lifecycle --------------------------------------------------------
 
     def start(self) -> ChatServer:
-        """Bind, listen and start accepting in a background thread; return self.
-
-        Raises ``OSError`` (for example "Address already in use") if it cannot listen.
-        """
+        """Bind, listen and start accepting in a background thread; return self."""
         if self._listener is not None:
             raise RuntimeError("server already started")
         self._listener = _listen(self.host, self.port)
@@ -85,25 +58,8 @@ class ChatServer:
         log.debug("server: listening on %s:%d", self.host, self.port)
         return self
 
-    def serve_forever(self) -> None:
-        """Start (if needed) and block until :meth:`stop` is called from another thread or a signal."""
-        if self._listener is None:
-            self.start()
-        try:
-            self.wait()
-        finally:  # Ctrl+C included: stop cleanly, then let the interrupt go on
-            self.stop()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the server has stopped; True if it has."""
-        return self._stopped.wait(timeout)
-
     def stop(self, reason: str = "server shutting down", timeout: float = 5.0) -> None:
-        """Stop: no new clients, a shutdown notice to everyone, every thread joined.
-
-        Clients get ``timeout / 2`` seconds to read the notice and close;
-        connections still open then are closed. Safe to call more than once.
-        """
+        """Stop: no new clients, a shutdown notice to everyone, every thread joined."""
         if self._stopping.is_set():
             self._stopped.wait(timeout)
             return
@@ -126,27 +82,6 @@ class ChatServer:
         self._wakeup_w.close()
         log.info("server: stopped")
         self._stopped.set()
-
-    def __enter__(self) -> ChatServer:
-        return self.start() if self._listener is None else self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    # -- state ------------------------------------------------------------
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)`` the server listens on; the real port once started with port 0."""
-        return self.host, self.port
-
-    def online(self) -> list[str]:
-        """The aliases in the chat now, in the order they joined."""
-        return self.registry.aliases()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
 
     # -- the accept loop --------------------------------------------------
 
