@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Callable, TextIO
 
 from .client import ChatClient
 from .display import format_event, visible
